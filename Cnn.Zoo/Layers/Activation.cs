@@ -1,0 +1,29 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cnn.Zoo.Layers;
+
+/// <summary>The non-linearities the zoo's blocks use.</summary>
+public enum Activation
+{
+    /// <summary>No non-linearity: a linear projection (MobileNetV2's bottleneck output).</summary>
+    None,
+    ReLU,
+    /// <summary>min(max(x, 0), 6): MobileNet's activation, robust in low-precision arithmetic.</summary>
+    ReLU6,
+    /// <summary>The squashing function of the original LeNet-5.</summary>
+    Tanh,
+}
+
+public static class ActivationFactory
+{
+    /// <summary>A fresh module for <paramref name="activation"/>; <see cref="Activation.None"/> gives an identity.</summary>
+    public static nn.Module<Tensor, Tensor> Create(Activation activation) => activation switch
+    {
+        Activation.None => nn.Identity(),
+        Activation.ReLU => nn.ReLU(inplace: true),
+        Activation.ReLU6 => nn.ReLU6(inplace: true),
+        Activation.Tanh => nn.Tanh(),
+        _ => throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown activation"),
+    };
+}

@@ -1,0 +1,79 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Cnn.Zoo.Layers;
+
+/// <summary>
+/// Convolution + batch norm (eps 0.001) + ReLU with children named <c>conv</c> and <c>bn</c>: torchvision's
+/// <c>BasicConv2d</c>, the unit of GoogLeNet (batch norm is a later addition to the 2014 paper).
+/// </summary>
+public sealed class BasicConv2d : nn.Module<Tensor, Tensor>
+{
+    private readonly Conv2d conv;
+    private readonly BatchNorm2d bn;
+
+    public BasicConv2d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0)
+        : base(nameof(BasicConv2d))
+    {
+        conv = nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: false);
+        bn = nn.BatchNorm2d(outChannels, eps: 0.001);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.relu(bn.call(conv.call(x)), inplace: true).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>The widths of one Inception block's four branches.</summary>
+/// <param name="Conv1x1">Filters of the 1x1 branch.</param>
+/// <param name="Reduce3x3">1x1 bottleneck before the 3x3 branch.</param>
+/// <param name="Conv3x3">Filters of the 3x3 branch.</param>
+/// <param name="Reduce5x5">1x1 bottleneck before the "5x5" branch.</param>
+/// <param name="Conv5x5">Filters of the "5x5" branch.</param>
+/// <param name="PoolProjection">1x1 filters after the 3x3 max-pool.</param>
+public sealed record InceptionWidths(int Conv1x1, int Reduce3x3, int Conv3x3, int Reduce5x5, int Conv5x5, int PoolProjection)
+{
+    /// <summary>Channels of the concatenated output.</summary>
+    public int OutChannels => Conv1x1 + Conv3x3 + Conv5x5 + PoolProjection;
+}
+
+/// <summary>
+/// The Inception block (Szegedy et al., "Going Deeper with Convolutions", 2014): four parallel branches on the same
+/// input, concatenated along channels: 1x1; 1x1 -> 3x3; 1x1 -> "5x5"; 3x3 max-pool -> 1x1. The 1x1 convolutions
+/// first cut the channels so the wide convolutions stay cheap (28x28x192 -> 5x5x32 costs 120.4M multiplies directly,
+/// 12.4M through a 1x1 bottleneck to 16 channels).
+/// <para>Deviation kept for weight compatibility: like torchvision's GoogLeNet, the "5x5" branch uses a 3x3 kernel.</para>
+/// </summary>
+public sealed class InceptionBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly BasicConv2d branch1;
+    private readonly Sequential branch2;
+    private readonly Sequential branch3;
+    private readonly Sequential branch4;
+
+    public InceptionBlock(long inChannels, InceptionWidths widths) : base(nameof(InceptionBlock))
+    {
+        branch1 = new BasicConv2d(inChannels, widths.Conv1x1, 1);
+        branch2 = nn.Sequential(new BasicConv2d(inChannels, widths.Reduce3x3, 1),
+                                new BasicConv2d(widths.Reduce3x3, widths.Conv3x3, 3, padding: 1));
+        branch3 = nn.Sequential(new BasicConv2d(inChannels, widths.Reduce5x5, 1),
+                                new BasicConv2d(widths.Reduce5x5, widths.Conv5x5, 3, padding: 1));
+        branch4 = nn.Sequential(nn.MaxPool2d(3, stride: 1, padding: 1, ceil_mode: true),
+                                new BasicConv2d(inChannels, widths.PoolProjection, 1));
+        OutChannels = widths.OutChannels;
+        RegisterComponents();
+    }
+
+    public long OutChannels { get; }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        // N x (1x1 + 3x3 + 5x5 + pool) x H x W: every branch keeps H x W, so channels simply stack.
+        return torch.cat([branch1.call(x), branch2.call(x), branch3.call(x), branch4.call(x)], 1).MoveToOuterDisposeScope();
+    }
+}

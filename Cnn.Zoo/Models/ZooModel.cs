@@ -1,0 +1,117 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Cnn.Zoo.Models;
+
+/// <summary>What a model accepts: channels, the size it was designed for, and the smallest size it can take.</summary>
+/// <param name="Channels">Input channels (1 for grey digits, 3 for RGB).</param>
+/// <param name="Height">Default input height (the architecture's standard size).</param>
+/// <param name="Width">Default input width.</param>
+/// <param name="MinHeight">Smallest height that survives every stride and pooling window.</param>
+/// <param name="MinWidth">Smallest width that survives every stride and pooling window.</param>
+/// <param name="FixedSize">True when the head has no adaptive pooling, so only the default size works.</param>
+public sealed record InputSpec(int Channels, int Height, int Width, int MinHeight, int MinWidth, bool FixedSize = false)
+{
+    /// <summary>The default input as a shape without the batch dimension: [C, H, W].</summary>
+    public long[] DefaultShape => [Channels, Height, Width];
+
+    /// <summary>Throws an <see cref="ArgumentException"/> that names the expected shape when <paramref name="x"/> does not fit.</summary>
+    public void Validate(Tensor x, string model)
+    {
+        string expected = FixedSize
+            ? $"N x {Channels} x {Height} x {Width}"
+            : $"N x {Channels} x H x W with H >= {MinHeight} and W >= {MinWidth} (default {Height} x {Width})";
+        string found = "[" + string.Join(", ", x.shape) + "]";
+        if (x.dim() != 4)
+            throw new ArgumentException($"{model} expects a 4-D batch {expected}; found a {x.dim()}-D tensor {found}");
+        if (x.shape[1] != Channels)
+            throw new ArgumentException($"{model} expects {Channels} input channel(s) ({expected}); found {x.shape[1]} in {found}");
+        bool sizeOk = FixedSize
+            ? x.shape[2] == Height && x.shape[3] == Width
+            : x.shape[2] >= MinHeight && x.shape[3] >= MinWidth;
+        if (!sizeOk)
+            throw new ArgumentException($"{model} expects {expected}; found {found}");
+    }
+}
+
+/// <summary>
+/// The face every zoo model shows (after timm's): the convolutional body and the head can be run separately, the
+/// classifier can be swapped for a new number of classes, and the names of the first convolution and of the
+/// classifier are known, so transfer-learning code needs no per-model branches.
+/// </summary>
+public abstract class ZooModel : nn.Module<Tensor, Tensor>
+{
+    protected ZooModel(string name, InputSpec input, int numClasses) : base(name)
+    {
+        if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "expected at least 1 class");
+        Input = input;
+        NumClasses = numClasses;
+    }
+
+    /// <summary>What the model accepts; <see cref="forward"/> checks every batch against it.</summary>
+    public InputSpec Input { get; }
+
+    /// <summary>Number of outputs of the classifier.</summary>
+    public int NumClasses { get; private set; }
+
+    /// <summary>Channels of the feature map that <see cref="ForwardFeatures"/> returns.</summary>
+    public abstract long NumFeatures { get; }
+
+    /// <summary>State-dict prefix of the final linear layer, e.g. <c>fc</c> or <c>classifier.6</c>.</summary>
+    public abstract string ClassifierName { get; }
+
+    /// <summary>State-dict prefix of the first convolution, e.g. <c>conv1</c> or <c>features.0</c>.</summary>
+    public abstract string FirstConvName { get; }
+
+    /// <summary>The convolutional body: N x C x H x W in, N x <see cref="NumFeatures"/> x h x w out.</summary>
+    public abstract Tensor ForwardFeatures(Tensor x);
+
+    /// <summary>Pooling, hidden fully-connected layers (if any) and the classifier: feature map in, logits out.</summary>
+    public abstract Tensor ForwardHead(Tensor features);
+
+    /// <summary>Replaces the final linear layer with a freshly initialised one for <paramref name="numClasses"/> classes.</summary>
+    public void ResetClassifier(int numClasses)
+    {
+        if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "expected at least 1 class");
+        ReplaceClassifier(numClasses);
+        NumClasses = numClasses;
+    }
+
+    /// <summary>Swaps the model's final linear layer; the base class has validated the count.</summary>
+    protected abstract void ReplaceClassifier(int numClasses);
+
+    public override Tensor forward(Tensor x)
+    {
+        Input.Validate(x, GetName());
+        using var scope = NewDisposeScope();
+        return ForwardHead(ForwardFeatures(x)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="sequence"/> whose last layer is <paramref name="last"/>, with the same child names,
+    /// so state-dict keys such as <c>classifier.6.weight</c> stay those of the original.
+    /// </summary>
+    protected static Sequential WithLastReplaced(Sequential sequence, nn.Module<Tensor, Tensor> last)
+    {
+        var children = sequence.named_children().ToList();
+        var items = new List<(string, nn.Module<Tensor, Tensor>)>();
+        for (int i = 0; i < children.Count - 1; i++)
+            items.Add((children[i].name, (nn.Module<Tensor, Tensor>)children[i].module));
+        items.Add((children[^1].name, last));
+        return nn.Sequential(items);
+    }
+
+    /// <summary>
+    /// Re-registers the last children of the model, in the given order, with new or existing modules (null drops one).
+    /// Every zoo model registers its head last, so replacing the tail keeps the state-dict key order.
+    /// </summary>
+    protected void ReplaceTail(params (string Name, nn.Module? Module)[] tail)
+    {
+        foreach (var (name, _) in tail) register_module(name, null!);
+        foreach (var (name, module) in tail)
+        {
+            if (module is not null) register_module(name, module);
+        }
+    }
+}
