@@ -33,6 +33,9 @@ public sealed class ModelOptions
 
     public static ModelOptions None => new();
 
+    /// <summary>The options as given, e.g. to store in a checkpoint.</summary>
+    public Dictionary<string, string> ToDictionary() => new(values, StringComparer.OrdinalIgnoreCase);
+
     public ModelOptions With(string key, object value)
     {
         values[key] = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";

@@ -58,7 +58,9 @@ public sealed class ModelSummary
         var seen = new HashSet<nn.Module>();
         var hooks = new List<Action>();
         int weightLayer = 0;
-        foreach (var (name, module) in model.named_modules())
+        // A module without children (a bare Conv2d) is its own only leaf.
+        var modules = model.children().Any() ? model.named_modules() : [("", (nn.Module)model)];
+        foreach (var (name, module) in modules)
         {
             if (module.children().Any() || module is not nn.Module<Tensor, Tensor> leaf) continue;
             string layerName = name;
@@ -95,7 +97,7 @@ public sealed class ModelSummary
         }
 
         // Modules the forward pass did not use (auxiliary heads in eval mode) still own parameters.
-        foreach (var (name, module) in model.named_modules())
+        foreach (var (name, module) in modules)
         {
             if (module.children().Any() || seen.Contains(module)) continue;
             var (total, trainable) = Count(module);

@@ -128,14 +128,16 @@ public sealed class GoogLeNet : ZooModel, IAuxiliaryClassifiers
     public override string ClassifierName => "fc";
     public override string FirstConvName => "conv1.conv";
 
-    /// <summary>torchvision's init: truncated normal (std 0.01, cut at +-2) for convolutions and linear layers.</summary>
+    /// <summary>torchvision's init: N(0, 0.01) truncated at +-2 for convolutions and linear layers. The cut lies 200
+    /// standard deviations out, so a plain normal is the same distribution (TorchSharp 0.107's trunc_normal_ returns
+    /// degenerate values).</summary>
     void InitWeights()
     {
         using var _ = no_grad();
         foreach (var module in modules())
         {
-            if (module is Conv2d conv) nn.init.trunc_normal_(conv.weight, 0, 0.01, -2, 2);
-            else if (module is Linear linear) nn.init.trunc_normal_(linear.weight, 0, 0.01, -2, 2);
+            if (module is Conv2d conv) nn.init.normal_(conv.weight, 0, 0.01);
+            else if (module is Linear linear) nn.init.normal_(linear.weight, 0, 0.01);
             else if (module is BatchNorm2d bn)
             {
                 nn.init.ones_(bn.weight);
@@ -183,7 +185,8 @@ public sealed class GoogLeNet : ZooModel, IAuxiliaryClassifiers
         var auxiliary = new List<Tensor>();
         using var scope = NewDisposeScope();
         var features = Body(x, training && HasAuxiliary ? auxiliary : null);
-        return (ForwardHead(features).MoveToOuterDisposeScope(), auxiliary.ToArray());
+        var logits = ForwardHead(features).MoveToOuterDisposeScope();
+        return (logits, auxiliary.Select(a => a.MoveToOuterDisposeScope()).ToArray());
     }
 
     protected override void ReplaceClassifier(int numClasses)

@@ -81,6 +81,31 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
     /// <summary>Swaps the model's final linear layer; the base class has validated the count.</summary>
     protected abstract void ReplaceClassifier(int numClasses);
 
+    /// <summary>
+    /// The state dict in PyTorch's order: each module's own parameters, then its own buffers, then its children, depth
+    /// first. (TorchSharp lists all parameters before all buffers; a file saved in that order would differ from
+    /// torchvision's key order.)
+    /// </summary>
+    public override Dictionary<string, Tensor> state_dict(Dictionary<string, Tensor>? destination = null, string? prefix = null)
+    {
+        var unordered = base.state_dict(null, prefix);
+        destination ??= [];
+        // TorchSharp's named_modules() is not depth-first, so walk the children ourselves.
+        void Walk(nn.Module module, string path)
+        {
+            var own = module.named_parameters(recurse: false).Select(p => p.name)
+                .Concat(module.named_buffers(recurse: false).Select(b => b.name));
+            foreach (string name in own)
+            {
+                if (unordered.TryGetValue(path + name, out var tensor)) destination[path + name] = tensor;
+            }
+            foreach (var (name, child) in module.named_children()) Walk(child, path + name + ".");
+        }
+        Walk(this, prefix is null or "" ? "" : prefix + ".");
+        foreach (var (key, value) in unordered) destination.TryAdd(key, value);
+        return destination;
+    }
+
     public override Tensor forward(Tensor x)
     {
         Input.Validate(x, GetName());

@@ -1,0 +1,59 @@
+using System.Text;
+using Cnn.Training.Data;
+using Cnn.Training.Training;
+using Cnn.Zoo.Models;
+
+namespace Cnn.Training.Reporting;
+
+/// <summary>What a finished run leaves in its folder besides checkpoints and metrics.csv.</summary>
+public static class Reports
+{
+    public static void WriteFinal(RunFolder run, ZooModel model, CheckpointInfo info, EvaluationResult? final,
+                                  DataLoader trainLoader, TrainResult result)
+    {
+        run.WriteJson("summary.json", new
+        {
+            info.Model,
+            info.NumClasses,
+            info.Classes,
+            Stop = result.Reason.ToString(),
+            result.EpochsCompleted,
+            result.BestMetric,
+            FinalTop1 = final?.Top1,
+            FinalTop5 = final?.Top5,
+            FinalLoss = final?.Loss,
+            Epochs = run.Epochs,
+        });
+        if (final is not null) AtomicFile.WriteAllText(run.File("confusion.csv"), ConfusionCsv(final.Confusion, info.Classes));
+        Plots.WriteAll(run, model, info, final, trainLoader);
+    }
+
+    static string ConfusionCsv(long[,] confusion, IReadOnlyList<string> classes)
+    {
+        var sb = new StringBuilder("true\\predicted," + string.Join(',', classes.Select(c => c.Replace(',', ' '))) + "\n");
+        for (int i = 0; i < confusion.GetLength(0); i++)
+        {
+            sb.Append(classes[i].Replace(',', ' '));
+            for (int j = 0; j < confusion.GetLength(1); j++) sb.Append(',').Append(confusion[i, j]);
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The confusion matrix as an aligned text table (rows: true class).</summary>
+    public static string ConfusionText(long[,] confusion, IReadOnlyList<string> classes)
+    {
+        int n = confusion.GetLength(0);
+        string Short(int i) => (i < classes.Count ? classes[i] : i.ToString()) is var s && s.Length > 8 ? s[..8] : (i < classes.Count ? classes[i] : i.ToString());
+        var sb = new StringBuilder($"{"true\\pred",-10}");
+        for (int j = 0; j < n; j++) sb.Append($"{Short(j),9}");
+        sb.AppendLine();
+        for (int i = 0; i < n; i++)
+        {
+            sb.Append($"{Short(i),-10}");
+            for (int j = 0; j < n; j++) sb.Append($"{confusion[i, j],9}");
+            sb.AppendLine();
+        }
+        return sb.ToString();
+    }
+}

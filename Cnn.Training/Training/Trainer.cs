@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using Cnn.Training.Data;
+using Cnn.Training.Reporting;
+using Cnn.Zoo.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Cnn.Training.Training;
+
+/// <summary>The knobs of one training run.</summary>
+public sealed record TrainConfig
+{
+    public int Epochs { get; init; } = 10;
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+    public double LearningRate { get; init; } = 1e-3;
+    public double WeightDecay { get; init; }
+    public double Momentum { get; init; } = 0.9;
+    public bool Nesterov { get; init; }
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Constant;
+    public int WarmupEpochs { get; init; }
+    public int StepEpochs { get; init; } = 30;
+    public double Gamma { get; init; } = 0.1;
+    public double LabelSmoothing { get; init; }
+    /// <summary>Clip the global gradient norm to this value (null: no clipping).</summary>
+    public double? ClipGradNorm { get; init; }
+    /// <summary>Stop after this many epochs without improvement of the monitored metric (null: never).</summary>
+    public int? Patience { get; init; }
+    /// <summary><c>val_top1</c> (higher is better) or <c>val_loss</c> (lower is better).</summary>
+    public string Monitor { get; init; } = "val_top1";
+    public string Device { get; init; } = "cpu";
+}
+
+/// <summary>Loss, top-1 and top-5 accuracy and the confusion matrix (rows: true class, columns: predicted).</summary>
+public sealed record EvaluationResult(double Loss, double Top1, double Top5, long[,] Confusion, int Samples);
+
+/// <summary>Why <see cref="Trainer.Fit"/> returned.</summary>
+public enum StopReason { Completed, EarlyStopping, Interrupted }
+
+public sealed record TrainResult(StopReason Reason, int EpochsCompleted, EvaluationResult? LastValidation, double BestMetric);
+
+/// <summary>Raised when the loss becomes NaN or infinite; the last good checkpoint is kept.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
+
+/// <summary>
+/// The training loop: forward, loss, backward, optimizer step, repeated; validation every epoch; best and last
+/// checkpoints; early stopping; resume; Ctrl+C that finishes the step and saves; a NaN guard. Every step runs in a
+/// dispose scope so memory stays flat however long training runs.
+/// </summary>
+public sealed class Trainer
+{
+    readonly ZooModel model;
+    readonly TrainConfig config;
+    readonly DataLoader train;
+    readonly DataLoader? validation;
+    readonly RunFolder run;
+    readonly CheckpointInfo template;
+    readonly Device device;
+    readonly optim.Optimizer optimizer;
+    readonly IReadOnlyList<double> baseRates;
+    readonly LearningRateSchedule schedule;
+    readonly Action<nn.Module, bool> setTrainingMode;
+
+    /// <param name="groups">Parameter groups with their base rates; null trains every parameter at the config's rate.</param>
+    /// <param name="setTrainingMode">Switches train/eval; transfer learning passes one that keeps frozen batch norms in eval.</param>
+    public Trainer(ZooModel model, TrainConfig config, DataLoader train, DataLoader? validation, RunFolder run,
+                   CheckpointInfo template, IEnumerable<ParameterGroup>? groups = null,
+                   Action<nn.Module, bool>? setTrainingMode = null)
+    {
+        this.model = model;
+        this.config = config;
+        this.train = train;
+        this.validation = validation;
+        this.run = run;
+        this.template = template;
+        this.setTrainingMode = setTrainingMode ?? ((m, on) => m.train(on));
+        device = torch.device(config.Device);
+        model.to(device);
+        var paramGroups = (groups ?? [new ParameterGroup(model.parameters().ToList(), config.LearningRate)]).ToList();
+        optimizer = OptimizerFactory.Create(config.Optimizer, paramGroups, config.WeightDecay, config.Momentum, config.Nesterov);
+        baseRates = optimizer.ParamGroups.Select(g => g.LearningRate).ToList();
+        int steps = Math.Max(1, train.BatchesPerEpoch);
+        schedule = new LearningRateSchedule(config.Schedule, steps * config.Epochs, steps, config.WarmupEpochs * steps,
+                                            config.StepEpochs, config.Gamma);
+    }
+
+    public optim.Optimizer Optimizer => optimizer;
+
+    /// <summary>Trains from the start, or from <paramref name="resumeFrom"/> (a last.ckpt) with identical results.</summary>
+    public TrainResult Fit(CancellationToken cancel = default, string? resumeFrom = null, Action<string>? log = null)
+    {
+        log ??= Console.WriteLine;
+        var state = template;
+        if (resumeFrom is not null)
+        {
+            state = Checkpoint.Load(resumeFrom, model, optimizer, restoreRng: true);
+            run.RestoreMetrics(state.Epoch);
+            log($"Resumed from {resumeFrom}: epoch {state.Epoch} done, step {state.Step}, batch {state.BatchInEpoch} of epoch {state.Epoch + 1}");
+        }
+
+        bool higherIsBetter = config.Monitor != "val_loss";
+        double best = resumeFrom is null ? (higherIsBetter ? double.NegativeInfinity : double.PositiveInfinity) : state.BestMetric;
+        int stale = state.EpochsWithoutImprovement, step = state.Step;
+        EvaluationResult? lastValidation = null;
+
+        for (int epoch = state.Epoch; epoch < config.Epochs; epoch++)
+        {
+            int skip = epoch == state.Epoch ? state.BatchInEpoch : 0;
+            var clock = Stopwatch.StartNew();
+            setTrainingMode(model, true);
+            var bar = new ProgressBar($"epoch {epoch + 1}/{config.Epochs}", train.BatchesPerEpoch);
+            double lossSum = 0;
+            long correct = 0, seen = 0;
+            int batchIndex = 0;
+            foreach (var batch in train.Epoch(epoch))
+            {
+                using (batch)
+                {
+                    if (batchIndex++ < skip) continue;
+                    double lr = SetLearningRate(step);
+                    var (loss, hits) = TrainStep(batch);
+                    if (!double.IsFinite(loss))
+                        throw new TrainingDivergedException(
+                            $"the loss became {loss} at epoch {epoch + 1}, step {step + 1} (learning rate {lr:G3}); training stopped. " +
+                            $"The last good checkpoint is {(File.Exists(run.LastCheckpoint) ? run.LastCheckpoint : "not written yet")}. " +
+                            "Try a lower --lr or --clip-grad.");
+                    step++;
+                    lossSum += loss * batch.Count;
+                    correct += hits;
+                    seen += batch.Count;
+                    bar.Update(batchIndex, seen, $"loss {lossSum / seen:F4} acc {100.0 * correct / seen:F2}% lr {lr:G3}");
+                }
+                if (cancel.IsCancellationRequested)
+                {
+                    Save(run.LastCheckpoint, state with { Epoch = epoch, Step = step, BatchInEpoch = batchIndex,
+                                                          BestMetric = best, EpochsWithoutImprovement = stale });
+                    log($"\nInterrupted: saved {run.LastCheckpoint} (epoch {epoch + 1}, batch {batchIndex}). Continue with --resume {run.LastCheckpoint}");
+                    return new TrainResult(StopReason.Interrupted, epoch, lastValidation, best);
+                }
+            }
+
+            var row = new Dictionary<string, double>
+            {
+                ["epoch"] = epoch + 1,
+                ["train_loss"] = seen == 0 ? double.NaN : lossSum / seen,
+                ["train_acc"] = seen == 0 ? double.NaN : (double)correct / seen,
+                ["lr"] = optimizer.ParamGroups.First().LearningRate,
+                ["train_seconds"] = clock.Elapsed.TotalSeconds,
+                ["train_images_per_sec"] = seen / Math.Max(1e-9, clock.Elapsed.TotalSeconds),
+            };
+            if (validation is not null)
+            {
+                lastValidation = Evaluate(model, validation, device, template.NumClasses, config.LabelSmoothing);
+                row["val_loss"] = lastValidation.Loss;
+                row["val_top1"] = lastValidation.Top1;
+                row["val_top5"] = lastValidation.Top5;
+            }
+            row["rss_mb"] = ResidentMegabytes();
+            run.AppendEpoch(row);
+
+            double metric = row.TryGetValue(config.Monitor, out double m) ? m : row["train_acc"];
+            bool improved = higherIsBetter ? metric > best : metric < best;
+            if (improved) { best = metric; stale = 0; } else stale++;
+            var info = state with
+            {
+                Epoch = epoch + 1, Step = step, BatchInEpoch = 0, BestMetric = best, EpochsWithoutImprovement = stale,
+                Metrics = row,
+            };
+            Save(run.LastCheckpoint, info);
+            if (improved) Save(run.BestCheckpoint, info);
+            log(EpochLine(row, improved));
+
+            if (config.Patience is int patience && stale >= patience)
+            {
+                log($"Early stopping: {config.Monitor} did not improve for {patience} epoch(s); best {best:F4}");
+                return new TrainResult(StopReason.EarlyStopping, epoch + 1, lastValidation, best);
+            }
+        }
+        return new TrainResult(StopReason.Completed, config.Epochs, lastValidation, best);
+    }
+
+    double SetLearningRate(int step)
+    {
+        double factor = schedule.Factor(step);
+        int i = 0;
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = baseRates[i++] * factor;
+        return baseRates[0] * factor;
+    }
+
+    (double Loss, long Correct) TrainStep(Batch batch)
+    {
+        using var scope = NewDisposeScope();
+        var images = batch.Images.to(device);
+        var labels = batch.Labels.to(device);
+        optimizer.zero_grad();
+        Tensor logits, loss;
+        if (model is IAuxiliaryClassifiers aux && aux.HasAuxiliary)
+        {
+            var (main, extra) = aux.ForwardWithAuxiliary(images);
+            logits = main;
+            loss = Loss(main, labels);
+            foreach (var a in extra) loss = loss + aux.AuxiliaryWeight * Loss(a, labels);
+        }
+        else
+        {
+            logits = model.call(images);
+            loss = Loss(logits, labels);
+        }
+        double value = loss.item<float>();
+        if (!double.IsFinite(value)) return (value, 0);
+        loss.backward();
+        if (config.ClipGradNorm is double clip)
+            nn.utils.clip_grad_norm_(model.parameters().Where(p => p.requires_grad), clip);
+        optimizer.step();
+        long hits = logits.argmax(1).eq(labels).sum().item<long>();
+        return (value, hits);
+    }
+
+    Tensor Loss(Tensor logits, Tensor labels)
+        => nn.functional.cross_entropy(logits, labels, label_smoothing: config.LabelSmoothing);
+
+    void Save(string path, CheckpointInfo info) => Checkpoint.Save(path, model, optimizer, info);
+
+    static string EpochLine(Dictionary<string, double> r, bool improved)
+    {
+        string val = r.ContainsKey("val_top1")
+            ? $" | val loss {r["val_loss"]:F4} top-1 {100 * r["val_top1"]:F2}% top-5 {100 * r["val_top5"]:F2}%"
+            : "";
+        return $"epoch {r["epoch"]:F0}: train loss {r["train_loss"]:F4} acc {100 * r["train_acc"]:F2}%{val}" +
+               $" | {r["train_images_per_sec"]:F0} img/s | RSS {r["rss_mb"]:F0} MB{(improved ? " | best so far" : "")}";
+    }
+
+    /// <summary>Resident memory of this process (includes libtorch's native allocations).</summary>
+    public static double ResidentMegabytes()
+    {
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        return process.WorkingSet64 / 1048576.0;
+    }
+
+    /// <summary>Evaluates in eval mode under no_grad: loss, top-1, top-5 and the confusion matrix.</summary>
+    public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, DataLoader loader, Device device, int numClasses,
+                                            double labelSmoothing = 0)
+    {
+        bool wasTraining = model.training;
+        model.eval();
+        var confusion = new long[numClasses, numClasses];
+        double lossSum = 0;
+        long top1 = 0, top5 = 0;
+        int samples = 0;
+        try
+        {
+            using var _ = no_grad();
+            foreach (var batch in loader.Epoch(0))
+            {
+                using (batch)
+                using (var scope = NewDisposeScope())
+                {
+                    var labels = batch.Labels.to(device);
+                    var logits = model.call(batch.Images.to(device));
+                    lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum,
+                                                           label_smoothing: labelSmoothing).item<float>();
+                    int k = (int)Math.Min(5, logits.shape[1]);
+                    var topk = logits.topk(k, 1).indexes;
+                    var hit = topk.eq(labels.unsqueeze(1));
+                    top1 += hit[.., 0].sum().item<long>();
+                    top5 += hit.any(1).sum().item<long>();
+                    var predicted = topk[.., 0].cpu().data<long>().ToArray();
+                    var truth = batch.Labels.cpu().data<long>().ToArray();
+                    for (int i = 0; i < truth.Length; i++) confusion[truth[i], predicted[i]]++;
+                    samples += batch.Count;
+                }
+            }
+        }
+        finally
+        {
+            model.train(wasTraining);
+        }
+        int n = Math.Max(1, samples);
+        return new EvaluationResult(lossSum / n, (double)top1 / n, (double)top5 / n, confusion, samples);
+    }
+}
