@@ -31,7 +31,7 @@ internal sealed class Cifar10Dataset : IImageDataset
             if (data.Length == 0 || data.Length % RecordSize != 0)
                 throw new InvalidDataException(
                     $"{path}: expected a whole number of {RecordSize}-byte CIFAR-10 records (1 label byte + 3 x 32 x 32 pixels; " +
-                    $"10,000 records = 30,730,000 bytes); found {data.Length:N0} bytes" +
+                    $"10,000 records = 30,730,000 bytes); found {DataFiles.Thousands(data.Length)} bytes" +
                     (data.Length % RecordSize != 0 ? $", {data.Length % RecordSize} past the last whole record" : ""));
             int records = data.Length / RecordSize;
             for (int r = 0; r < records; r++)

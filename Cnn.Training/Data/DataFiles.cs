@@ -66,5 +66,8 @@ internal static class DataFiles
         }
     }
 
-    public static string Plural(long count, string noun) => count == 1 ? $"1 {noun}" : $"{count:N0} {noun}s";
+    public static string Plural(long count, string noun) => count == 1 ? $"1 {noun}" : $"{Thousands(count)} {noun}s";
+
+    /// <summary>Thousands separated the same way on every machine, so messages (and tests on them) do not depend on the culture.</summary>
+    public static string Thousands(long value) => value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -31,7 +31,7 @@ internal sealed class IdxDataset : IImageDataset
         if (imageDims[0] != labelDims[0])
             throw new InvalidDataException(
                 $"{labelsPath}: holds {DataFiles.Plural(labelDims[0], "label")}; expected one per image, " +
-                $"{imageDims[0]:N0} as in {imagesPath}");
+                $"{DataFiles.Thousands(imageDims[0])} as in {imagesPath}");
 
         Count = imageDims[0];
         Height = imageDims[1];
@@ -110,8 +110,8 @@ internal sealed class IdxDataset : IImageDataset
         {
             string kind = data.Length < expected ? "truncated" : "has trailing bytes";
             throw new InvalidDataException(
-                $"{path}: {kind}; the header declares {string.Join(" x ", dims)} {what}, so expected {expected:N0} bytes " +
-                $"({headerSize} header + {elements:N0} data), found {data.Length:N0}");
+                $"{path}: {kind}; the header declares {string.Join(" x ", dims)} {what}, so expected {DataFiles.Thousands(expected)} bytes " +
+                $"({headerSize} header + {DataFiles.Thousands(elements)} data), found {DataFiles.Thousands(data.Length)}");
         }
         return dims;
     }
