@@ -178,6 +178,27 @@ public sealed class DataLoaderTests
     }
 
     [TestMethod]
+    public void TooFewSamplesForOneFullBatchYieldNothingWithDropLast()
+    {
+        var loader = new DataLoader(new FakeDataset(3), Transforms.Compose(), batchSize: 4, shuffle: true, seed: 0, workers: 2, dropLast: true);
+
+        Assert.AreEqual(0, loader.BatchesPerEpoch);
+        Assert.AreEqual(0, Run(loader, 0).Count);
+    }
+
+    [TestMethod]
+    public void HandBuiltBatchChecksItsTensors()
+    {
+        using var batch = new Batch(torch.zeros(2, 1, 4, 4), torch.tensor(new long[] { 1, 0 }));
+        Assert.AreEqual(2, batch.Count);
+
+        using var images = torch.zeros(2, 1, 4, 4);
+        using var labels = torch.tensor(new long[] { 1, 0, 2 });
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new Batch(images, labels));
+        StringAssert.Contains(e.Message, "expected 2 int64 labels");
+    }
+
+    [TestMethod]
     public void BenchmarkReportsThroughput()
     {
         var loader = new DataLoader(new FakeDataset(64, channels: 3, size: 16), Transforms.RandomResizedCrop(8), batchSize: 8, shuffle: true, seed: 0);

@@ -70,6 +70,7 @@ public sealed class IdxReaderTests
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Datasets.Idx(imagesPath, labelsPath));
 
         StringAssert.Contains(e.Message, imagesPath);
+        StringAssert.Contains(e.Message, "truncated (once inflated");
     }
 
     [TestMethod]

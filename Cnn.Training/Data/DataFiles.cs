@@ -12,15 +12,17 @@ internal static class DataFiles
     /// Reads a whole file, inflating it when it starts with the gzip magic bytes 1F 8B (RFC 1952, section 2.3.1).
     /// Sniffing rather than trusting the extension lets a renamed or already-inflated download be read either way.
     /// </summary>
-    public static byte[] ReadAllBytesMaybeGzip(string path)
+    public static byte[] ReadAllBytesMaybeGzip(string path, out bool wasGzip)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"data file not found: {path}", path);
         byte[] raw = File.ReadAllBytes(path);
-        if (raw.Length < 2 || raw[0] != 0x1F || raw[1] != 0x8B) return raw;
+        wasGzip = raw.Length >= 2 && raw[0] == 0x1F && raw[1] == 0x8B;
+        if (!wasGzip) return raw;
         try
         {
+            // GZipStream ends quietly at a cut-off stream, so callers must still check the inflated size.
             using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
-            using var inflated = new MemoryStream(raw.Length * 4);
+            using var inflated = new MemoryStream((int)Math.Min(raw.Length * 4L, 1L << 30));
             gzip.CopyTo(inflated);
             return inflated.ToArray();
         }

@@ -10,8 +10,19 @@ namespace Cnn.Training.Data;
 /// </summary>
 public sealed class Batch : IDisposable
 {
-    internal Batch(Tensor images, Tensor labels, int[] indices, int number)
+    /// <summary>Wraps tensors the caller made (a hand-built batch in a test or an evaluation script); the batch then owns them.</summary>
+    public Batch(Tensor images, Tensor labels, IReadOnlyList<int>? indices = null, int number = 0)
     {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (images.dim() != 4 || images.dtype != ScalarType.Float32)
+            throw new ArgumentException($"expected N x C x H x W float32 images; found {images.dtype} [{string.Join(", ", images.shape)}]", nameof(images));
+        if (labels.dim() != 1 || labels.dtype != ScalarType.Int64 || labels.shape[0] != images.shape[0])
+            throw new ArgumentException(
+                $"expected {images.shape[0]} int64 labels (one per image); found {labels.dtype} [{string.Join(", ", labels.shape)}]", nameof(labels));
+        indices ??= Enumerable.Range(0, (int)images.shape[0]).ToArray();
+        if (indices.Count != images.shape[0])
+            throw new ArgumentException($"expected {images.shape[0]} indices (one per image); found {indices.Count}", nameof(indices));
         Images = images;
         Labels = labels;
         Indices = indices;
@@ -153,6 +164,7 @@ public sealed class DataLoader
 
     private IEnumerable<Batch> EpochOnWorkers(int epoch)
     {
+        if (BatchesPerEpoch == 0) yield break;
         using var pipeline = new Pipeline(this, epoch);
         for (int b = 0; b < BatchesPerEpoch; b++)
         {
@@ -243,7 +255,7 @@ public sealed class DataLoader
             _slots = new TaskCompletionSource<Batch?>[batches];
             for (int b = 0; b < batches; b++) _slots[b] = new TaskCompletionSource<Batch?>(TaskCreationOptions.RunContinuationsAsynchronously);
             _room = new SemaphoreSlim(loader.Prefetch);
-            _threads = new Thread[Math.Min(loader.Workers, Math.Max(batches, 1))];
+            _threads = new Thread[Math.Min(loader.Workers, batches)];
             for (int t = 0; t < _threads.Length; t++)
             {
                 _threads[t] = new Thread(Work) { IsBackground = true, Name = $"DataLoader worker {t} (epoch {epoch})" };

@@ -21,10 +21,10 @@ internal sealed class IdxDataset : IImageDataset
 
     public IdxDataset(string imagesPath, string labelsPath, IReadOnlyList<string>? classes)
     {
-        _images = DataFiles.ReadAllBytesMaybeGzip(imagesPath);
-        int[] imageDims = ReadHeader(_images, imagesPath, ImagesMagic, "images (N x rows x cols)");
-        _labels = DataFiles.ReadAllBytesMaybeGzip(labelsPath);
-        int[] labelDims = ReadHeader(_labels, labelsPath, LabelsMagic, "labels (N)");
+        _images = DataFiles.ReadAllBytesMaybeGzip(imagesPath, out bool imagesGzip);
+        int[] imageDims = ReadHeader(_images, imagesPath, imagesGzip, ImagesMagic, "images (N x rows x cols)");
+        _labels = DataFiles.ReadAllBytesMaybeGzip(labelsPath, out bool labelsGzip);
+        int[] labelDims = ReadHeader(_labels, labelsPath, labelsGzip, LabelsMagic, "labels (N)");
         _imagesOffset = 4 + 4 * imageDims.Length;
         _labelsOffset = 4 + 4 * labelDims.Length;
 
@@ -74,7 +74,7 @@ internal sealed class IdxDataset : IImageDataset
         (uint)index < (uint)Count ? index : throw new ArgumentOutOfRangeException(nameof(index), index, $"expected 0..{Count - 1}");
 
     /// <summary>Validates magic, dimensions and the exact file size; returns the dimension sizes.</summary>
-    private static int[] ReadHeader(byte[] data, string path, int expectedMagic, string what)
+    private static int[] ReadHeader(byte[] data, string path, bool gzip, int expectedMagic, string what)
     {
         int ndims = expectedMagic & 0xFF;
         int headerSize = 4 + 4 * ndims;
@@ -108,7 +108,7 @@ internal sealed class IdxDataset : IImageDataset
         long expected = headerSize + elements;
         if (data.Length != expected)
         {
-            string kind = data.Length < expected ? "truncated" : "has trailing bytes";
+            string kind = data.Length < expected ? (gzip ? "truncated (once inflated: an interrupted download?)" : "truncated") : "has trailing bytes";
             throw new InvalidDataException(
                 $"{path}: {kind}; the header declares {string.Join(" x ", dims)} {what}, so expected {DataFiles.Thousands(expected)} bytes " +
                 $"({headerSize} header + {DataFiles.Thousands(elements)} data), found {DataFiles.Thousands(data.Length)}");
