@@ -279,6 +279,24 @@ public sealed class ShippedDataTests
     }
 
     [TestMethod]
+    public void FashionMnistExportFeedsAnRgbModel()
+    {
+        var (train, _) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "fashion-mnist"));
+        using var temp = new TempFolder();
+
+        DatasetExport.ToImageFolder(train, temp.Path, perClass: 30);
+        var folder = Datasets.ImageFolder(temp.Path);
+        var loader = new DataLoader(folder, Transforms.Compose(Transforms.Resize(64), Transforms.CenterCrop(56, 56),
+            Transforms.Normalize(Transforms.ImageNetMean, Transforms.ImageNetStd)), batchSize: 32, shuffle: true, seed: 0);
+
+        Assert.AreEqual(300, folder.Count);
+        Assert.AreEqual("T-shirt_top", folder.Classes[0], "classes.txt keeps Fashion-MNIST's label order");
+        Assert.AreEqual("Ankle boot", folder.Classes[9]);
+        using var batch = loader.Epoch(0).First();
+        CollectionAssert.AreEqual(new long[] { 32, 3, 56, 56 }, batch.Images.shape);
+    }
+
+    [TestMethod]
     public void MnistBatchesForLeNet()
     {
         var (train, _) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "mnist"));

@@ -147,11 +147,13 @@ internal static class ImageCodec
         int plane = height * width;
         var pixels = new float[3 * plane];
         var scale = DataFiles.UnitScale;
-        for (int i = 0; i < plane; i++)
+        Span<float> red = pixels.AsSpan(0, plane), green = pixels.AsSpan(plane, plane), blue = pixels.AsSpan(2 * plane, plane);
+        ReadOnlySpan<byte> source = rgba.AsSpan(0, 4 * plane);
+        for (int i = 0, at = 0; i < red.Length; i++, at += 4)
         {
-            pixels[i] = scale[rgba[4 * i]];
-            pixels[plane + i] = scale[rgba[4 * i + 1]];
-            pixels[2 * plane + i] = scale[rgba[4 * i + 2]];
+            red[i] = scale[source[at]];
+            green[i] = scale[source[at + 1]];
+            blue[i] = scale[source[at + 2]];
         }
         return new ImageData(pixels, 3, height, width);
     }

@@ -275,7 +275,9 @@ public static class Transforms
             for (int c = 0; c < mean.Length; c++)
             {
                 float m = mean[c], s = std[c];
-                for (int i = c * plane; i < (c + 1) * plane; i++) dst[i] = (src[i] - m) / s;
+                ReadOnlySpan<float> from = src.AsSpan(c * plane, plane);
+                Span<float> to = dst.AsSpan(c * plane, plane);
+                for (int i = 0; i < from.Length; i++) to[i] = (from[i] - m) / s;
             }
             return new ImageData(dst, image.Channels, image.Height, image.Width);
         }
