@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using Cnn.Training.Data;
+using SkiaSharp;
+
+namespace Cnn.Tests.Data;
+
+/// <summary>Small synthetic data files written by the tests, so every reader is exercised without downloads.</summary>
+internal sealed class TempFolder : IDisposable
+{
+    public TempFolder() => Path = Directory.CreateTempSubdirectory("cnnzoo-data-").FullName;
+
+    public string Path { get; }
+
+    public string File(params string[] parts)
+    {
+        string path = System.IO.Path.Combine([Path, .. parts]);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); }
+        catch (IOException) { /* a leftover temp folder is harmless */ }
+    }
+}
+
+internal static class TestFiles
+{
+    /// <summary>An IDX images file: magic 0x803, N, rows, cols, then the bytes; gzip-compressed when asked.</summary>
+    public static byte[] IdxImages(byte[][] images, int rows, int cols, bool gzip = false)
+    {
+        var bytes = new byte[16 + images.Length * rows * cols];
+        BinaryPrimitives.WriteInt32BigEndian(bytes, 0x803);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), images.Length);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(8), rows);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(12), cols);
+        for (int i = 0; i < images.Length; i++) images[i].CopyTo(bytes, 16 + i * rows * cols);
+        return gzip ? Gzip(bytes) : bytes;
+    }
+
+    public static byte[] IdxLabels(byte[] labels, bool gzip = false)
+    {
+        var bytes = new byte[8 + labels.Length];
+        BinaryPrimitives.WriteInt32BigEndian(bytes, 0x801);
+        BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(4), labels.Length);
+        labels.CopyTo(bytes, 8);
+        return gzip ? Gzip(bytes) : bytes;
+    }
+
+    /// <summary>N images of rows x cols where pixel p of image i is (i * 31 + p * 7) mod 256: every byte value recoverable.</summary>
+    public static byte[][] PatternImages(int count, int rows, int cols) =>
+        Enumerable.Range(0, count)
+            .Select(i => Enumerable.Range(0, rows * cols).Select(p => (byte)((i * 31 + p * 7) % 256)).ToArray())
+            .ToArray();
+
+    public static byte[] Gzip(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(data);
+        return output.ToArray();
+    }
+
+    /// <summary>CIFAR-10 binary records: label byte, then 1024 red, 1024 green, 1024 blue bytes.</summary>
+    public static byte[] CifarRecords(params (byte Label, byte Red, byte Green, byte Blue)[] records)
+    {
+        var bytes = new byte[records.Length * 3073];
+        for (int r = 0; r < records.Length; r++)
+        {
+            int at = r * 3073;
+            bytes[at] = records[r].Label;
+            bytes.AsSpan(at + 1, 1024).Fill(records[r].Red);
+            bytes.AsSpan(at + 1025, 1024).Fill(records[r].Green);
+            bytes.AsSpan(at + 2049, 1024).Fill(records[r].Blue);
+        }
+        return bytes;
+    }
+
+    /// <summary>A solid-colour picture encoded by SkiaSharp (PNG is lossless, JPEG is not).</summary>
+    public static byte[] Solid(int width, int height, SKColor colour, SKEncodedImageFormat format)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        bitmap.Erase(colour);
+        using var data = bitmap.Encode(format, 95);
+        return data.ToArray();
+    }
+
+    /// <summary>A PNG whose pixel (x, y) is (x * 10, y * 20, 200): position-dependent, to check orientation and order.</summary>
+    public static byte[] GradientPng(int width, int height)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                bitmap.SetPixel(x, y, new SKColor((byte)(x * 10), (byte)(y * 20), 200));
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    /// <summary>Walks up from the test assembly to the folder holding Cnn.Zoo.sln, where data/ lives.</summary>
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, "Cnn.Zoo.sln"))) return dir.FullName;
+        }
+        throw new DirectoryNotFoundException($"no Cnn.Zoo.sln above {AppContext.BaseDirectory}");
+    }
+}
+
+/// <summary>
+/// An in-memory dataset for loader tests: sample i is a C x H x W image filled with i / 1000 and labelled i mod
+/// classes. Chosen samples can fail like a corrupt file, and every Load is counted, so tests can see when workers stop.
+/// </summary>
+internal sealed class FakeDataset(int count, int classes = 3, int channels = 1, int size = 4) : IImageDataset
+{
+    private int _loads;
+
+    public HashSet<int> Bad { get; init; } = [];
+    public BadDataPolicy Policy { get; init; } = BadDataPolicy.Fail;
+    public Dictionary<int, int> OddSize { get; init; } = []; // index -> side length different from size
+    public TimeSpan Delay { get; init; } = TimeSpan.Zero;
+
+    public int Loads => Volatile.Read(ref _loads);
+    public int Count => count;
+    public IReadOnlyList<string> Classes { get; } = Enumerable.Range(0, classes).Select(c => $"class{c}").ToArray();
+    public int LabelOf(int index) => index % classes;
+    public string Describe(int index) => $"fake-{index}.png";
+
+    public ImageData Load(int index)
+    {
+        Interlocked.Increment(ref _loads);
+        if (Delay > TimeSpan.Zero) Thread.Sleep(Delay);
+        if (Bad.Contains(index)) throw new BadSampleException(Describe(index), "not a decodable image", Policy);
+        int side = OddSize.TryGetValue(index, out int odd) ? odd : size;
+        var pixels = new float[channels * side * side];
+        Array.Fill(pixels, index / 1000f);
+        return new ImageData(pixels, channels, side, side);
+    }
+}
