@@ -38,9 +38,12 @@ internal static class OnnxReference
     /// <summary>ML.NET's whole pipeline on RGB 0-255: ResNetPreprocess.onnx (BGR, minus the mean image), then ResNet18.onnx.</summary>
     public static float[] Pipeline(Tensor rgb255)
     {
-        using var bgr = tensor(Run(preprocess.Value, rgb255), [1, 3, 224, 224]);
+        using var bgr = PreprocessWithOnnxRuntime(rgb255);
         return Network(bgr);
     }
+
+    /// <summary>ResNetPreprocess.onnx alone: RGB 0-255 in, BGR minus the mean image out.</summary>
+    public static Tensor PreprocessWithOnnxRuntime(Tensor rgb255) => tensor(Run(preprocess.Value, rgb255), [1, 3, 224, 224]);
 
     static float[] Run(InferenceSession session, Tensor input)
     {

@@ -38,7 +38,7 @@ public sealed class OnnxResNetImporterTests
         StringAssert.StartsWith(weights.Origins["conv1.weight"], "Parameter91 ");
     }
 
-    /// <summary>Raw imported weights (the ONNX input convention) against ONNX Runtime on the same input.</summary>
+    /// <summary>Raw imported weights against ONNX Runtime, both on ML.NET's preprocessing (BGR minus the mean image).</summary>
     [TestMethod]
     public void Import_RawWeights_MatchOnnxRuntime()
     {
@@ -50,10 +50,12 @@ public sealed class OnnxResNetImporterTests
         double worst = 0;
         foreach (var (name, rgb) in OnnxReference.Images)
         {
-            using var onnxInput = meanImage.Convention.FromRgb255(rgb);
+            using var onnxInput = meanImage.Apply(rgb);
             var (maxAbs, scale, cosine) = OnnxReference.Compare(OnnxReference.ZooFeatures(model, onnxInput), OnnxReference.Network(onnxInput));
             TestContext.WriteLine($"{name}: max |zoo - onnxruntime| = {maxAbs:E2}, feature max {scale:F3}, relative {maxAbs / scale:E2}, cosine {cosine:F9}");
             worst = Math.Max(worst, maxAbs / scale);
+            using var mlnet = OnnxReference.PreprocessWithOnnxRuntime(rgb);
+            Assert.IsLessThan(1e-4, mlnet.sub(onnxInput).abs().max().item<float>(), "MlNetPreprocess.Apply = ResNetPreprocess.onnx");
         }
         Assert.IsLessThan(1e-4, worst, $"relative max difference {worst:E2}");
     }

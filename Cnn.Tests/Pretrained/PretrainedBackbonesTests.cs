@@ -76,6 +76,18 @@ public sealed class PretrainedBackbonesTests
         Assert.IsTrue(model.state_dict()["conv1.weight"].eq(converted.state_dict()["conv1.weight"]).all().item<bool>());
     }
 
+    [TestMethod]
+    public void Create_UnwritableCache_StillReturnsTheModel()
+    {
+        string notADirectory = Path.Combine(cacheDir, "a-file");
+        File.WriteAllText(notADirectory, "");
+        var log = new List<string>();
+        using var model = PretrainedBackbones.Create("resnet18_2223", 2, notADirectory, log.Add);
+        TestContext.WriteLine(string.Join("\n", log));
+        Assert.IsTrue(log.Any(l => l.Contains("could not write the cache", StringComparison.Ordinal)), string.Join(" | ", log));
+        Assert.IsTrue(model.state_dict()["layer4.2.bn2.running_var"].eq(converted.state_dict()["layer4.2.bn2.running_var"]).all().item<bool>());
+    }
+
     /// <summary>
     /// The fold itself is exact when the new convention's mean is the old one's: zero padding then means the same
     /// pixel to both networks. Zoo model on RGB (x/255 - channel means)/std vs ONNX Runtime on BGR - channel means.
@@ -125,14 +137,15 @@ public sealed class PretrainedBackbonesTests
             var channelMean = OnnxReference.Compare(zoo, OnnxReference.Network(channelMeanInput));
             TestContext.WriteLine($"{name}: vs ML.NET pipeline (mean image): max diff {pipeline.MaxAbs:E2} / feature max {pipeline.Scale:F3} "
                                   + $"= {pipeline.MaxAbs / pipeline.Scale:E2}, cosine {pipeline.Cosine:F6}; "
-                                  + $"vs channel-mean input: {channelMean.MaxAbs / channelMean.Scale:E2}, cosine {channelMean.Cosine:F6}");
+                                  + $"vs channel-mean input: max diff {channelMean.MaxAbs:E2} = {channelMean.MaxAbs / channelMean.Scale:E2}, cosine {channelMean.Cosine:F6}");
             worstPipeline = Math.Max(worstPipeline, pipeline.MaxAbs / pipeline.Scale);
             worstChannelMean = Math.Max(worstChannelMean, channelMean.MaxAbs / channelMean.Scale);
             lowestCosine = Math.Min(lowestCosine, pipeline.Cosine);
         }
-        Assert.IsLessThan(0.02, worstChannelMean, $"border effect of the fold: {worstChannelMean:E2}");
-        Assert.IsLessThan(0.2, worstPipeline, $"mean image vs channel means: {worstPipeline:E2}");
-        Assert.IsGreaterThan(0.99, lowestCosine);
+        // Measured: border effect 1.6e-4 to 4.6e-4; mean image vs channel means 1.2e-2 to 4.2e-2, cosine >= 0.9989.
+        Assert.IsLessThan(2e-3, worstChannelMean, $"border effect of the fold: {worstChannelMean:E2}");
+        Assert.IsLessThan(0.1, worstPipeline, $"mean image vs channel means: {worstPipeline:E2}");
+        Assert.IsGreaterThan(0.995, lowestCosine);
     }
 
     /// <summary>Pretrained features tell images apart, are non-negative (pooled ReLU outputs) and the head is fresh.</summary>
@@ -159,6 +172,15 @@ public sealed class PretrainedBackbonesTests
         using var input = InputConvention.TorchVision.FromRgb255(OnnxReference.Images[0].Rgb);
         using var logits = converted.call(input);
         CollectionAssert.AreEqual(new long[] { 1, 10 }, logits.shape);
+    }
+
+    [TestMethod]
+    public void LocatePackageFile_Missing_SaysWhatToRestoreAndWhereItLooked()
+    {
+        var entry = OnnxReference.Entry with { PackageId = "No.Such.Package" };
+        var error = Assert.Throws<FileNotFoundException>(() => PretrainedBackbones.LocatePackageFile(entry, entry.OnnxFile));
+        StringAssert.Contains(error.Message, "dotnet restore");
+        StringAssert.Contains(error.Message, Path.Combine("no.such.package", "0.23.1", "tools", "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx"));
     }
 
     [TestMethod]

@@ -1,4 +1,5 @@
 using Onnx;
+using static TorchSharp.torch;
 
 namespace Cnn.Transfer.Pretrained;
 
@@ -17,6 +18,19 @@ public sealed record MlNetPreprocess(double[] ChannelMeans, double[] ChannelStd,
 {
     /// <summary>The per-channel approximation as an input convention (BGR minus channel means).</summary>
     public InputConvention Convention => InputConvention.BgrMinusMean("ml.net-resnet (channel means)", ChannelMeans[0], ChannelMeans[1], ChannelMeans[2]);
+
+    /// <summary>
+    /// The exact ML.NET preprocessing of an N x 3 x H x W RGB 0-255 batch (H, W the mean image's): BGR minus the mean
+    /// image. Input for the raw <see cref="OnnxResNetImporter"/> weights when ML.NET's features are wanted bit for bit.
+    /// </summary>
+    public Tensor Apply(Tensor rgb)
+    {
+        if (rgb.dim() != 4 || rgb.shape[1] != 3 || rgb.shape[2] != Height || rgb.shape[3] != Width)
+            throw new ArgumentException($"expected N x 3 x {Height} x {Width} RGB, found [{string.Join(", ", rgb.shape)}]");
+        using var scope = NewDisposeScope();
+        var mean = tensor(MeanImage, [1, 3, Height, Width]).to_type(rgb.dtype);
+        return rgb.flip(1).sub(mean).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Reads and checks the preprocessing graph (Split -> Concat reversed -> Sub mean image).</summary>
     public static MlNetPreprocess Read(string path)

@@ -90,8 +90,16 @@ public static class PretrainedBackbones
             var weights = Convert(entry, log);
             try
             {
-                SaveAtomically(cache, weights);
-                log($"{entry.Name}: cached converted weights in {cache}");
+                try
+                {
+                    SaveAtomically(cache, weights);
+                    log($"{entry.Name}: cached converted weights in {cache}");
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // A read-only or full cache folder costs a conversion per process, not the model.
+                    log($"{entry.Name}: could not write the cache {cache} ({e.Message}); continuing without it");
+                }
                 LoadBackbone(model, weights);
             }
             finally { Dispose(weights); }
