@@ -98,17 +98,17 @@ public sealed class RegistryTests
         model.eval();
         using (no_grad())
         {
-            Assert.IsTrue(torch.equal(model.call(x), model.call(x)).item<bool>(), "eval mode must be deterministic");
+            Assert.IsTrue(torch.equal(model.call(x), model.call(x)).all().item<bool>(), "eval mode must be deterministic");
             model.train();
-            Assert.IsFalse(torch.equal(model.call(x), model.call(x)).item<bool>(), "dropout must act in training");
+            Assert.IsFalse(torch.equal(model.call(x), model.call(x)).all().item<bool>(), "dropout must act in training");
         }
         var mean = model.state_dict()["features.1.running_mean"].clone();
         model.eval();
         using (no_grad()) model.call(x);
-        Assert.IsTrue(torch.equal(mean, model.state_dict()["features.1.running_mean"]).item<bool>(), "eval must not update BN statistics");
+        Assert.IsTrue(torch.equal(mean, model.state_dict()["features.1.running_mean"]).all().item<bool>(), "eval must not update BN statistics");
         model.train();
         using (no_grad()) model.call(x);
-        Assert.IsFalse(torch.equal(mean, model.state_dict()["features.1.running_mean"]).item<bool>(), "training must update BN statistics");
+        Assert.IsFalse(torch.equal(mean, model.state_dict()["features.1.running_mean"]).all().item<bool>(), "training must update BN statistics");
     }
 
     [TestMethod]

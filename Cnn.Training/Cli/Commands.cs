@@ -249,7 +249,7 @@ public static class Commands
         int size = (int)info.InputShape[^1];
         foreach (string file in a.Positional)
         {
-            var image = ImageFiles.Decode(file, grey: model.Input.Channels == 1);
+            var image = ImageCodec.Decode(file, model.Input.Channels == 1 ? ColorMode.Grey : ColorMode.Rgb);
             var (_, transform) = DataSetup.Pipeline(image, model.Input, size, info.Mean, info.Std, augment: false);
             var x = transform.Apply(image, new Random(0));
             using var _ = no_grad();

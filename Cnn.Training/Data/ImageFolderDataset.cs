@@ -112,7 +112,7 @@ internal sealed class ImageFolderDataset : IImageDataset
 }
 
 /// <summary>SkiaSharp decoding and encoding between image files and <see cref="ImageData"/>.</summary>
-internal static class ImageCodec
+public static class ImageCodec
 {
     /// <summary>
     /// Decodes to straight (unpremultiplied) RGBA bytes, then to float CHW. Every native result is checked: a null codec

@@ -59,15 +59,15 @@ public static class Plots
         using var axis = new SKPaint { Color = SKColors.Gray, StrokeWidth = 1, IsAntialias = true };
         using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         using var font = Font(14);
-        canvas.DrawText(title, left, 24, font, text);
+        canvas.DrawText(title, left, 24, SKTextAlign.Left, font, text);
         for (int i = 0; i <= 4; i++)
         {
             double v = yMin + (yMax - yMin) * i / 4;
             canvas.DrawLine(left, Y(v), w - right, Y(v), axis);
-            canvas.DrawText(v.ToString(percent ? "F1" : "F3"), 5, Y(v) + 4, font, text);
+            canvas.DrawText(v.ToString(percent ? "F1" : "F3"), 5, Y(v) + 4, SKTextAlign.Left, font, text);
         }
-        canvas.DrawText("epoch", w / 2f, h - 10, font, text);
-        for (int e = 1; e <= (int)xMax; e += Math.Max(1, (int)xMax / 10)) canvas.DrawText(e.ToString(), X(e) - 4, h - bottom + 18, font, text);
+        canvas.DrawText("epoch", w / 2f, h - 10, SKTextAlign.Left, font, text);
+        for (int e = 1; e <= (int)xMax; e += Math.Max(1, (int)xMax / 10)) canvas.DrawText(e.ToString(), X(e) - 4, h - bottom + 18, SKTextAlign.Left, font, text);
         for (int s = 0; s < series.Count; s++)
         {
             using var pen = new SKPaint { Color = Palette[s % Palette.Length], StrokeWidth = 2.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
@@ -75,7 +75,7 @@ public static class Plots
             for (int i = 1; i < points.Count; i++) canvas.DrawLine(X(points[i - 1].X), Y(points[i - 1].Y), X(points[i].X), Y(points[i].Y), pen);
             foreach (var p in points) canvas.DrawCircle(X(p.X), Y(p.Y), 3, pen);
             using var label = new SKPaint { Color = pen.Color, IsAntialias = true };
-            canvas.DrawText(series[s].c, w - right - 110, top + 18 + 18 * s, font, label);
+            canvas.DrawText(series[s].c, w - right - 110, top + 18 + 18 * s, SKTextAlign.Left, font, label);
         }
         return bitmap;
     }
@@ -94,10 +94,10 @@ public static class Plots
             long rowSum = Math.Max(1, Enumerable.Range(0, n).Sum(j => confusion[i, j]));
             string name = i < classes.Count ? classes[i] : i.ToString();
             if (name.Length > 12) name = name[..12];
-            canvas.DrawText(name, 4, margin + i * cell + cell / 2f + 4, font, text);
+            canvas.DrawText(name, 4, margin + i * cell + cell / 2f + 4, SKTextAlign.Left, font, text);
             canvas.Save();
             canvas.RotateDegrees(-90, margin + i * cell + cell / 2f + 4, margin - 6);
-            canvas.DrawText(name, margin + i * cell + cell / 2f + 4, margin - 6, font, text);
+            canvas.DrawText(name, margin + i * cell + cell / 2f + 4, margin - 6, SKTextAlign.Left, font, text);
             canvas.Restore();
             for (int j = 0; j < n; j++)
             {
@@ -106,7 +106,7 @@ public static class Plots
                 using var fill = new SKPaint { Color = new SKColor(shade, shade, 255) };
                 canvas.DrawRect(margin + j * cell, margin + i * cell, cell - 1, cell - 1, fill);
                 using var count = new SKPaint { Color = share > 0.5 ? SKColors.White : SKColors.Black, IsAntialias = true };
-                canvas.DrawText(confusion[i, j].ToString(), margin + j * cell + 3, margin + i * cell + cell / 2f + 4, font, count);
+                canvas.DrawText(confusion[i, j].ToString(), margin + j * cell + 3, margin + i * cell + cell / 2f + 4, SKTextAlign.Left, font, count);
             }
         }
         return bitmap;
@@ -124,7 +124,7 @@ public static class Plots
         float[] values = w.data<float>().ToArray();
         for (int f = 0; f < count; f++)
         {
-            var slice = values.AsSpan(f * channels * kh * kw, channels * kh * kw);
+            var slice = new ArraySegment<float>(values, f * channels * kh * kw, channels * kh * kw);
             float min = float.MaxValue, max = float.MinValue;
             foreach (float v in slice) { min = Math.Min(min, v); max = Math.Max(max, v); }
             float range = Math.Max(1e-8f, max - min);
@@ -157,7 +157,7 @@ public static class Plots
             if (module is not nn.Module<Tensor, Tensor> m) continue;
             var r = m.register_forward_hook((_, _, output) =>
             {
-                if (output.dim() == 4) captured.Add((name, output.detach().clone().MoveToOuterDisposeScope()));
+                if (output.dim() == 4) captured.Add((name, output.detach().clone().DetachFromDisposeScope()));
                 return output;
             });
             removers.Add(r.remove);
@@ -186,7 +186,7 @@ public static class Plots
         for (int s = 0; s < stages.Count; s++)
         {
             var (name, map) = stages[s];
-            canvas.DrawText($"{name} {map.shape[1]}x{map.shape[2]}x{map.shape[3]}", 4, s * (tile + 4) + tile / 2f + 4, font, text);
+            canvas.DrawText($"{name} {map.shape[1]}x{map.shape[2]}x{map.shape[3]}", 4, s * (tile + 4) + tile / 2f + 4, SKTextAlign.Left, font, text);
             using var cpu = map[0].cpu().to_type(ScalarType.Float32);
             int h = (int)cpu.shape[1], w = (int)cpu.shape[2];
             for (int c = 0; c < Math.Min(channels, (int)cpu.shape[0]); c++)
@@ -200,7 +200,7 @@ public static class Plots
                     byte g = (byte)(255 * (v[y * w + x] - min) / range);
                     small.SetPixel(x, y, new SKColor(g, g, g));
                 }
-                canvas.DrawBitmap(small, new SKRect(label + c * (tile + 4), s * (tile + 4) + 4, label + c * (tile + 4) + tile, s * (tile + 4) + 4 + tile));
+                canvas.DrawImage(SKImage.FromBitmap(small), new SKRect(label + c * (tile + 4), s * (tile + 4) + 4, label + c * (tile + 4) + tile, s * (tile + 4) + 4 + tile), new SKSamplingOptions(SKFilterMode.Nearest), null);
             }
             map.Dispose();
         }

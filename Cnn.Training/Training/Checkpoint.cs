@@ -102,7 +102,7 @@ public static class Checkpoint
             return JsonSerializer.Deserialize<CheckpointInfo>(reader.ReadString())
                    ?? throw new InvalidDataException($"{path}: empty checkpoint header");
         }
-        catch (Exception e) when (e is EndOfStreamException or JsonException or IOException and not InvalidDataException)
+        catch (Exception e) when (e is EndOfStreamException or JsonException)
         {
             throw new InvalidDataException($"{path}: not a readable Cnn.Zoo checkpoint ({e.Message})", e);
         }

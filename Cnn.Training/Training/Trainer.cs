@@ -3,7 +3,7 @@ using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Zoo.Models;
 using TorchSharp;
-using TorchSharp.Modules;
+using DataLoader = Cnn.Training.Data.DataLoader;
 using static TorchSharp.torch;
 
 namespace Cnn.Training.Training;
