@@ -73,5 +73,5 @@ public sealed class RunFolder
 
     public void WriteJson(string name, object value) => AtomicFile.WriteAllText(File(name), JsonSerializer.Serialize(value, JsonOptions));
 
-    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    public static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }

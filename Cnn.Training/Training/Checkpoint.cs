@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,6 +35,9 @@ public static class Checkpoint
     const string Magic = "CNNZOO-CKPT";
     const int Version = 1;
 
+    /// <summary>Metrics may be NaN or infinite (a best metric before the first epoch).</summary>
+    static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public static void Save(string path, nn.Module model, optim.Optimizer? optimizer, CheckpointInfo info)
     {
         AtomicFile.Write(path, stream =>
@@ -41,7 +45,7 @@ public static class Checkpoint
             using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
             writer.Write(Magic);
             writer.Write(Version);
-            writer.Write(JsonSerializer.Serialize(info));
+            writer.Write(JsonSerializer.Serialize(info, Json));
             model.save(writer);
             writer.Write(optimizer is not null);
             if (optimizer is not null) ((TorchSharp.Modules.OptimizerHelper)optimizer).save_state_dict(writer);
@@ -99,7 +103,7 @@ public static class Checkpoint
             if (magic != Magic) throw new InvalidDataException($"{path}: not a Cnn.Zoo checkpoint (expected '{Magic}', found '{magic}')");
             int version = reader.ReadInt32();
             if (version != Version) throw new InvalidDataException($"{path}: checkpoint version {version}; this build reads version {Version}");
-            return JsonSerializer.Deserialize<CheckpointInfo>(reader.ReadString())
+            return JsonSerializer.Deserialize<CheckpointInfo>(reader.ReadString(), Json)
                    ?? throw new InvalidDataException($"{path}: empty checkpoint header");
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException)
