@@ -9,8 +9,9 @@ namespace Cnn.Zoo;
 /// <param name="Paper">The source paper.</param>
 /// <param name="InTorchVision">True when torchvision 0.14 has the same architecture and keys.</param>
 /// <param name="Create">Builds the model for a class count and named options.</param>
+/// <param name="DefaultClasses">The class count of the data set the architecture was designed for.</param>
 public sealed record ModelEntry(string Name, string Family, string Paper, bool InTorchVision,
-                                Func<int, ModelOptions, ZooModel> Create);
+                                Func<int, ModelOptions, ZooModel> Create, int DefaultClasses = 1000);
 
 /// <summary>The one list of zoo models: tests enumerate it, the CLI lists and builds from it.</summary>
 public static class ModelRegistry
@@ -24,7 +25,7 @@ public static class ModelRegistry
     [
         new("lenet5", "LeNet5", LeNetPaper, false, (n, o) => new LeNet5(n,
             o.Get("activation", Activation.Tanh, "tanh or relu"), o.Get("pooling", Pooling.Average, "average or max"),
-            o.Get("in_channels", 1))),
+            o.Get("in_channels", 1)), DefaultClasses: 10),
         new("alexnet", "AlexNet", AlexNetPaper + " (torchvision variant)", true,
             (n, o) => new AlexNet(n, AlexNetVariant.TorchVision, o.Get("dropout", 0.5))),
         new("alexnet_original", "AlexNet", AlexNetPaper, false,

@@ -275,12 +275,12 @@ public static class Commands
         Console.WriteLine($"{"name",-18} {"parameters",14} {"GMACs",8} {"input",-10} {"layers",6}  paper");
         foreach (var entry in ModelRegistry.All)
         {
-            using var model = entry.Create(1000, ModelOptions.None);
+            using var model = entry.Create(entry.DefaultClasses, ModelOptions.None);
             var s = ModelSummary.Of(model, model.Input.DefaultShape);
             string input = $"{model.Input.Channels}x{model.Input.Height}x{model.Input.Width}";
             Console.WriteLine($"{entry.Name,-18} {s.TotalParameters,14:N0} {s.TotalMacs / 1e9,8:F2} {input,-10} {s.WeightLayerCount,6}  {entry.Paper}");
         }
-        Console.WriteLine("(1000 classes; MACs count convolutions and linear layers at the default input size)");
+        Console.WriteLine("(ImageNet models at 1000 classes, LeNet-5 at 10; MACs count convolutions and linear layers at the default input size)");
         return 0;
     }
 
