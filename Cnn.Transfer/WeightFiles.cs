@@ -80,7 +80,8 @@ internal static class WeightFiles
         Hashtable root;
         try
         {
-            root = PyTorchUnpickler.UnpickleStateDict(path);
+            using var stream = File.OpenRead(path);
+            root = PyTorchUnpickler.UnpickleStateDict(stream, leaveOpen: true);
         }
         catch (Exception e)
         {
