@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections;
 using System.IO.Compression;
 using System.Text.Json;
+using Razorvine.Pickle;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -26,6 +27,30 @@ internal enum WeightFormat
 internal static class WeightFiles
 {
     const string PyTorchExtensions = ".pt, .pth, .bin, .ckpt, .tar";
+
+    static WeightFiles()
+    {
+        // Training checkpoints often carry numpy values next to the weights (best_acc1 = np.float64(...), arrays in a
+        // scheduler's state). PyBridge's unpickler cannot build them and fails the whole file, although only the
+        // state dict is wanted; these constructors turn them into inert placeholders (numpy 1.x and 2.x names).
+        foreach (var module in new[] { "numpy.core.multiarray", "numpy._core.multiarray" })
+        {
+            Unpickler.registerConstructor(module, "scalar", new PythonPlaceholder());
+            Unpickler.registerConstructor(module, "_reconstruct", new PythonPlaceholder());
+        }
+        Unpickler.registerConstructor("numpy", "dtype", new PythonPlaceholder());
+        Unpickler.registerConstructor("numpy", "ndarray", new PythonPlaceholder());
+    }
+
+    /// <summary>A Python object the unpickler may build and discard (never part of a state dict).</summary>
+    sealed class PythonPlaceholder : IObjectConstructor
+    {
+        public object construct(object[] args) => this;
+
+        // Called by the unpickler's BUILD opcode with the object's state, which is not needed.
+        [System.Diagnostics.CodeAnalysis.SuppressMessage("Style", "IDE1006", Justification = "Python protocol name")]
+        public void __setstate__(object state) => _ = state;
+    }
 
     public static WeightFormat FormatOf(string path)
     {

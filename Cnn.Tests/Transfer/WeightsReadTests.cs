@@ -72,6 +72,17 @@ public sealed class WeightsReadTests
     }
 
     [TestMethod]
+    public void Load_TrainingCheckpointWithOptimizerArgsAndNumpyValues_TakesTheModel()
+    {
+        // torchvision's reference train.py layout; PyBridge alone fails on the numpy scalar and array.
+        using var model = nn.Sequential(nn.Linear(3, 4));
+        var report = Weights.Load(model, PathOf("tiny_reference_checkpoint.pth"));
+        Assert.IsTrue(report.IsExact, report.ToString());
+        using var bias = tensor(new float[] { 1, 2, 3, 4 });
+        Assert.IsTrue(BitEqual(model.state_dict()["0.bias"], bias));
+    }
+
+    [TestMethod]
     public void MissingFile_ThrowsFileNotFoundNamingThePath()
     {
         string path = PathOf("no_such_weights.pt");

@@ -18,6 +18,7 @@ come from deterministic_tensor(), which the C# tests reimplement bit-exactly (Cn
 the same integer hash as tools/reference/make_zoo_fixtures.py.  No Python package beyond torch and numpy is needed;
 safetensors files are written and read by hand (the format is 8-byte little-endian header length + JSON + data).
 """
+import argparse
 import collections
 import json
 import math
@@ -166,6 +167,20 @@ def make_fixtures():
     tiny = collections.OrderedDict([("model.0.weight", torch.arange(12, dtype=torch.float32).reshape(4, 3) / 10),
                                     ("model.0.bias", torch.tensor([1.0, 2.0, 3.0, 4.0]))])
     write_file(os.path.join(OUT_DIR, "tiny_model_container.pt"), lambda p: torch.save({"model": tiny, "epoch": 7}, p))
+
+    # 4b. A checkpoint as torchvision's reference train.py writes it: model, optimizer (with momentum tensors),
+    #     scheduler, epoch, argparse args, and a numpy scalar (which PyBridge alone cannot unpickle).
+    net = nn.Sequential(nn.Linear(3, 4))
+    net.load_state_dict(collections.OrderedDict([("0.weight", tiny["model.0.weight"]), ("0.bias", tiny["model.0.bias"])]))
+    sgd = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    net(torch.ones(2, 3)).sum().backward()
+    sgd.step()
+    net.load_state_dict(collections.OrderedDict([("0.weight", tiny["model.0.weight"]), ("0.bias", tiny["model.0.bias"])]))
+    reference = {"model": net.state_dict(), "optimizer": sgd.state_dict(),
+                 "lr_scheduler": torch.optim.lr_scheduler.StepLR(sgd, 30).state_dict(), "epoch": 5,
+                 "args": argparse.Namespace(model="tiny", lr=0.1), "best_acc1": np.float64(0.7),
+                 "class_weights": np.ones(3, dtype=np.float32)}
+    write_file(os.path.join(OUT_DIR, "tiny_reference_checkpoint.pth"), lambda p: torch.save(reference, p))
 
     # 5. A different architecture (a small ResNet-like stem and head) for strict-load failures.
     wrong = collections.OrderedDict([("conv1.weight", torch.ones(8, 1, 3, 3)), ("bn1.weight", torch.ones(8)),
