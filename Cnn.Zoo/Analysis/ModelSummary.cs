@@ -49,7 +49,7 @@ public sealed class ModelSummary
 
     /// <summary>
     /// Runs <paramref name="model"/> once in eval mode under no_grad on zeros of <paramref name="inputShape"/>
-    /// ([C, H, W] or [N, C, H, W]) and records every leaf module's call. The model's training flag is restored.
+    /// ([C, H, W] or [N, C, H, W]) and records every leaf module's call. Every module's training flag is restored.
     /// </summary>
     public static ModelSummary Of(nn.Module<Tensor, Tensor> model, long[] inputShape, Device? device = null)
     {
@@ -82,7 +82,8 @@ public sealed class ModelSummary
             hooks.Add(remover.remove);
         }
 
-        bool wasTraining = model.training;
+        // Restore each module's own flag afterwards: a frozen batch norm kept in eval must stay in eval.
+        var flags = model.modules().Prepend(model).Select(m => (m, m.training)).ToList();
         try
         {
             model.eval();
@@ -93,7 +94,7 @@ public sealed class ModelSummary
         finally
         {
             foreach (var remove in hooks) remove();
-            model.train(wasTraining);
+            foreach (var (m, training) in flags) m.train(training);
         }
 
         // Modules the forward pass did not use (auxiliary heads in eval mode) still own parameters.
