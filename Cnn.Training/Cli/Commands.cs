@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace Cnn.Training.Cli;
 
 /// <summary>The verbs of the command line. Each reads its options, prints help with --help, and reports misuse clearly.</summary>
-public static class Commands
+public static partial class Commands
 {
     static readonly (string Verb, string Help, Func<Args, int> Run)[] Verbs =
     [
@@ -21,6 +21,7 @@ public static class Commands
         ("models", "list the zoo with parameters and multiply-accumulates", Models),
         ("summary", "per-layer table of a model: shapes, parameters, MACs, weight-layer numbers", Summary),
         ("export-images", "write an IDX data set (e.g. the shipped Fashion-MNIST) as an image folder of PNGs", ExportImages),
+        ("finetune", "fine-tune pretrained weights (a PyTorch file or the built-in backbone) on your images", Finetune),
     ];
 
     public static int Run(string[] argv)
@@ -137,11 +138,7 @@ public static class Commands
         var options = ModelOptions.Parse(recipe.ModelOptions.Where(o => !userOptions.Any(u => Key(u) == Key(o))).Concat(userOptions));
         var model = ModelRegistry.Create(modelName, trainSet.Classes.Count, options);
         int size = inputSize ?? recipe.InputSize ?? model.Input.Height;
-        var sample = trainSet.Load(0);
-        var (mean, std) = DataSetup.Normalisation(data, model.Input.Channels);
-        var (trainTransform, evalTransform) = DataSetup.Pipeline(sample, model.Input, size, mean, std, augment);
-        var trainLoader = new DataLoader(trainSet, trainTransform, batchSize, shuffle: true, seed, workers);
-        var testLoader = new DataLoader(testSet, evalTransform, batchSize * 2, shuffle: false, seed, workers);
+        var (trainLoader, testLoader, mean, std) = Loaders(data, trainSet, testSet, model, size, augment, batchSize, workers, seed);
 
         var run = resume is null ? RunFolder.Create(runs, modelName) : new RunFolder(Path.GetDirectoryName(Path.GetFullPath(resume))!);
         if (resume is null)
@@ -188,6 +185,17 @@ public static class Commands
         Console.WriteLine($"Checkpoints: {run.LastCheckpoint} (last), {run.BestCheckpoint} (best)");
         Console.WriteLine($"Metrics: {run.MetricsCsv}; pictures and summary.json in {run.Path}");
         return 0;
+    }
+
+    /// <summary>Loaders that fit the data to the model: the shared pipeline of train and finetune.</summary>
+    static (DataLoader Train, DataLoader Test, float[] Mean, float[] Std) Loaders(
+        string data, IImageDataset trainSet, IImageDataset testSet, ZooModel model, int size, bool augment, int batchSize,
+        int workers, int seed)
+    {
+        var (mean, std) = DataSetup.Normalisation(data, model.Input.Channels);
+        var (trainTransform, evalTransform) = DataSetup.Pipeline(trainSet.Load(0), model.Input, size, mean, std, augment);
+        return (new DataLoader(trainSet, trainTransform, batchSize, shuffle: true, seed, workers),
+                new DataLoader(testSet, evalTransform, batchSize * 2, shuffle: false, seed, workers), mean, std);
     }
 
     static int? DeclareNull(Args a, string name, string help)

@@ -62,7 +62,7 @@ public sealed class Trainer
     readonly Action<nn.Module, bool> setTrainingMode;
 
     /// <param name="groups">Parameter groups with their base rates; null trains every parameter at the config's rate.</param>
-    /// <param name="setTrainingMode">Switches train/eval; transfer learning passes one that keeps frozen batch norms in eval.</param>
+    /// <param name="setTrainingMode">Switches train/eval; by default frozen batch norms stay in eval (Cnn.Transfer.Freezing).</param>
     public Trainer(ZooModel model, TrainConfig config, DataLoader train, DataLoader? validation, RunFolder run,
                    CheckpointInfo template, IEnumerable<ParameterGroup>? groups = null,
                    Action<nn.Module, bool>? setTrainingMode = null)
@@ -73,7 +73,7 @@ public sealed class Trainer
         this.validation = validation;
         this.run = run;
         this.template = template;
-        this.setTrainingMode = setTrainingMode ?? ((m, on) => m.train(on));
+        this.setTrainingMode = setTrainingMode ?? Cnn.Transfer.Freezing.SetTrainingMode;
         device = torch.device(config.Device);
         model.to(device);
         var paramGroups = (groups ?? [new ParameterGroup(model.parameters().ToList(), config.LearningRate)]).ToList();
