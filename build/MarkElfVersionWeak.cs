@@ -1,3 +1,4 @@
+#nullable enable
 // Compiled by MSBuild's RoslynCodeTaskFactory against netstandard2.0 (no spans) (see build/LibTorchCompat.targets): the only place in the
 // repository that explains and carries out the GLIBCXX_3.4.32 fix for TorchSharp's native library.
 using System;
