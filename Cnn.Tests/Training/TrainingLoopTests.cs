@@ -163,6 +163,17 @@ public sealed class CommandLineTests
     }
 
     [TestMethod]
+    public void VerbsThatNeedACheckpointOrAModelSaySo()
+    {
+        StringAssert.Contains(Run("predict", "digit.png").Error, "predict needs --checkpoint FILE");
+        var missing = Run("eval", "--checkpoint", "/no/such/run/best.ckpt");
+        Assert.AreEqual(1, missing.Code);
+        StringAssert.Contains(missing.Error, "/no/such/run/best.ckpt");
+        StringAssert.Contains(Run("finetune", "--weights", "resnet.pth").Error, "--model: name the zoo model");
+        StringAssert.Contains(Run("finetune", "--weights", "/no/such.pth", "--model", "resnet18").Error, "/no/such.pth");
+    }
+
+    [TestMethod]
     public void SummaryVerbPrintsTheTableWithTotals()
     {
         var previous = Console.Out;
