@@ -25,10 +25,11 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 
     // Field order and names are torchvision's, so the state-dict keys are too.
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    // Norms are typed as modules, not BatchNorm2d, so inference folding can put an Identity in their place.
+    private readonly nn.Module<Tensor, Tensor> bn1;
     private readonly ReLU relu;
     private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
+    private readonly nn.Module<Tensor, Tensor> bn2;
     private readonly Sequential? downsample;
 
     public BasicBlock(long inChannels, long planes, long stride = 1)
@@ -53,7 +54,7 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public void ZeroInitResidual()
     {
         using var _ = no_grad();
-        bn2.weight!.zero_();
+        ((BatchNorm2d)bn2).weight!.zero_();
     }
 
     /// <summary>True when the shortcut is a projection (1x1 conv + BN) rather than the input itself.</summary>

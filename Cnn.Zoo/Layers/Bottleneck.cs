@@ -22,11 +22,12 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
 
     // Field order and names are torchvision's, so the state-dict keys are too.
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    // Norms are typed as modules, not BatchNorm2d, so inference folding can put an Identity in their place.
+    private readonly nn.Module<Tensor, Tensor> bn1;
     private readonly Conv2d conv2;
-    private readonly BatchNorm2d bn2;
+    private readonly nn.Module<Tensor, Tensor> bn2;
     private readonly Conv2d conv3;
-    private readonly BatchNorm2d bn3;
+    private readonly nn.Module<Tensor, Tensor> bn3;
     private readonly ReLU relu;
     private readonly Sequential? downsample;
 
@@ -73,7 +74,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
     public void ZeroInitResidual()
     {
         using var _ = no_grad();
-        bn3.weight!.zero_();
+        ((BatchNorm2d)bn3).weight!.zero_();
     }
 
     /// <summary>True for the convolutional block (projection shortcut), false for the identity block.</summary>

@@ -15,7 +15,8 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
 {
     // Field names become state-dict keys; torchvision's Sequential numbering requires "0", "1", "2".
     [ComponentName(Name = "0")] private readonly Conv2d conv;
-    [ComponentName(Name = "1")] private readonly BatchNorm2d norm;
+    // The norm is typed as a module, not BatchNorm2d, so inference folding can put an Identity in its place.
+    [ComponentName(Name = "1")] private readonly nn.Module<Tensor, Tensor> norm;
     [ComponentName(Name = "2")] private readonly nn.Module<Tensor, Tensor>? act;
 
     public ConvNormAct(long inChannels, long outChannels, long kernelSize = 3, long stride = 1, long groups = 1,

@@ -11,7 +11,8 @@ namespace Cnn.Zoo.Layers;
 public sealed class BasicConv2d : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv;
-    private readonly BatchNorm2d bn;
+    // Typed as a module, not BatchNorm2d, so inference folding can put an Identity in its place.
+    private readonly nn.Module<Tensor, Tensor> bn;
 
     public BasicConv2d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0)
         : base(nameof(BasicConv2d))

@@ -31,7 +31,8 @@ public sealed class ResNet : ZooModel
 {
     // Field order and names are torchvision's, so the state-dict keys are too.
     private readonly Conv2d conv1;
-    private readonly BatchNorm2d bn1;
+    // Typed as a module, not BatchNorm2d, so inference folding can put an Identity in its place.
+    private readonly nn.Module<Tensor, Tensor> bn1;
     private readonly ReLU relu;
     private readonly nn.Module<Tensor, Tensor> maxpool;
     private readonly Sequential layer1;

@@ -106,6 +106,18 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
         return destination;
     }
 
+    /// <summary>True once batch norms were folded away (<see cref="Inference.InferenceModel"/>): training would be wrong.</summary>
+    public bool IsInferenceOnly { get; private set; }
+
+    internal void MarkInferenceOnly() => IsInferenceOnly = true;
+
+    public override void train(bool on = true)
+    {
+        if (on && IsInferenceOnly)
+            throw new InvalidOperationException($"{GetName()} has its batch norms folded for inference and cannot be trained; build a fresh model");
+        base.train(on);
+    }
+
     public override Tensor forward(Tensor x)
     {
         Input.Validate(x, GetName());
