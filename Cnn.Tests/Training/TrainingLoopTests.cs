@@ -173,6 +173,48 @@ public sealed class CommandLineTests
         StringAssert.Contains(Run("finetune", "--weights", "/no/such.pth", "--model", "resnet18").Error, "/no/such.pth");
     }
 
+    static (int Code, string Output) RunWithOutput(params string[] args)
+    {
+        var previous = Console.Out;
+        using var output = new StringWriter();
+        Console.SetOut(output);
+        try { return (Commands.Run(args), output.ToString()); }
+        finally { Console.SetOut(previous); }
+    }
+
+    [TestMethod]
+    public void TrainThenEvalAndPredictFromTheCheckpoint()
+    {
+        string root = TestPaths.TempFolder("cli-train");
+        var train = RunWithOutput("train", "--epochs", "1", "--train-per-class", "30", "--out", root, "--workers", "1");
+        Assert.AreEqual(0, train.Code, train.Output);
+        string run = Directory.GetDirectories(root).Single();
+        string checkpoint = Path.Combine(run, "last.ckpt");
+        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        int column = Array.IndexOf(metrics[0].Split(','), "val_top1");
+        double validated = double.Parse(metrics[1].Split(',')[column], System.Globalization.CultureInfo.InvariantCulture);
+
+        // eval runs the inference-optimised model (BN folding, channels-last): the same held-out set gives the same top-1.
+        var eval = RunWithOutput("eval", "--checkpoint", checkpoint, "--data", "mnist");
+        Assert.AreEqual(0, eval.Code, eval.Output);
+        StringAssert.Contains(eval.Output, "2000 images");
+        StringAssert.Contains(eval.Output, $"top-1 {100 * validated:F2}%");
+
+        string images = Path.Combine(root, "images");
+        Assert.AreEqual(0, RunWithOutput("export-images", "--data", "mnist", "--per-class", "1", "--out", images, "--format", "jpeg").Code);
+        string seven = Directory.GetFiles(Path.Combine(images, "test", "7")).Single();
+        StringAssert.EndsWith(seven, ".jpg");
+        var predict = RunWithOutput("predict", "--checkpoint", checkpoint, "--top", "3", seven);
+        Assert.AreEqual(0, predict.Code, predict.Output);
+        var lines = predict.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.AreEqual(seven, lines[0].Trim());
+        var percents = lines.Skip(1).Select(l => double.Parse(l.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('%'),
+                                                              System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.AreEqual(3, percents.Count, predict.Output);
+        Assert.IsTrue(percents.Zip(percents.Skip(1)).All(p => p.First >= p.Second), "top-k is sorted: " + predict.Output);
+        Assert.IsTrue(percents.Sum() <= 100.01 && percents[0] > 10, "probabilities in percent: " + predict.Output);
+    }
+
     [TestMethod]
     public void SummaryVerbPrintsTheTableWithTotals()
     {

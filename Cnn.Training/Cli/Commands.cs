@@ -4,6 +4,7 @@ using Cnn.Training.Reporting;
 using Cnn.Training.Training;
 using Cnn.Zoo;
 using Cnn.Zoo.Analysis;
+using Cnn.Zoo.Inference;
 using Cnn.Zoo.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,8 +21,9 @@ public static partial class Commands
         ("predict", "top-k classes with probabilities for image files", Predict),
         ("models", "list the zoo with parameters and multiply-accumulates", Models),
         ("summary", "per-layer table of a model: shapes, parameters, MACs, weight-layer numbers", Summary),
-        ("export-images", "write an IDX data set (e.g. the shipped Fashion-MNIST) as an image folder of PNGs", ExportImages),
+        ("export-images", "write an IDX data set (e.g. the shipped Fashion-MNIST) as an image folder of PNG or JPEG files", ExportImages),
         ("finetune", "fine-tune pretrained weights (a PyTorch file or the built-in backbone) on your images", Finetune),
+        ("bench", "images/s of zoo models vs TorchSharp's TorchVision port, FLOP/s vs matmul, loader speed, memory", Bench),
     ];
 
     public static int Run(string[] argv)
@@ -116,6 +118,7 @@ public static partial class Commands
             ClipGradNorm = a.OptionalDouble("clip-grad", "clip the gradient norm to this value"),
             Patience = a.Has("patience") ? a.Int("patience", 0, "early stopping patience in epochs", 1) : DeclareNull(a, "patience", "early stopping patience in epochs"),
             Monitor = a.String("monitor", "val_top1", "metric for best checkpoint and early stopping: val_top1 or val_loss")!,
+            Layout = a.Enum("layout", InputLayout.ChannelsLast, "memory layout of batches"),
         };
         if (config.Monitor is not ("val_top1" or "val_loss"))
             throw new UsageException($"--monitor: expected val_top1 or val_loss; found '{config.Monitor}'");
@@ -234,10 +237,11 @@ public static partial class Commands
         if (a.Help) { Console.WriteLine(a.Usage("eval --checkpoint FILE [--data mnist]")); return 0; }
         a.EnsureNoUnknown();
         if (checkpoint is null) throw new UsageException("eval needs --checkpoint FILE");
-        var (model, info) = LoadCheckpoint(checkpoint, device);
+        var (trained, info) = LoadCheckpoint(checkpoint, device);
+        using var model = InferenceModel.Optimize(trained);
         var (_, test, source) = DataSetup.Load(data, 0.2, seed, BadDataPolicy.Skip);
         int size = (int)info.InputShape[^1];
-        var (_, transform) = DataSetup.Pipeline(test.Load(0), model.Input, size, info.Mean, info.Std, augment: false);
+        var (_, transform) = DataSetup.Pipeline(test.Load(0), trained.Input, size, info.Mean, info.Std, augment: false);
         var result = Trainer.Evaluate(model, new DataLoader(test, transform, batchSize, false, seed), device, info.NumClasses);
         Console.WriteLine($"{info.Model} on {source}: {result.Samples} images, loss {result.Loss:F4}, top-1 {100 * result.Top1:F2}%, top-5 {100 * result.Top5:F2}%");
         Console.WriteLine(Reports.ConfusionText(result.Confusion, info.Classes));
@@ -253,12 +257,13 @@ public static partial class Commands
         a.EnsureNoUnknown();
         if (checkpoint is null) throw new UsageException("predict needs --checkpoint FILE");
         if (a.Positional.Count == 0) throw new UsageException("predict needs at least one image file");
-        var (model, info) = LoadCheckpoint(checkpoint, device);
+        var (trained, info) = LoadCheckpoint(checkpoint, device);
+        using var model = InferenceModel.Optimize(trained);
         int size = (int)info.InputShape[^1];
         foreach (string file in a.Positional)
         {
-            var image = ImageCodec.Decode(file, model.Input.Channels == 1 ? ColorMode.Grey : ColorMode.Rgb);
-            var (_, transform) = DataSetup.Pipeline(image, model.Input, size, info.Mean, info.Std, augment: false);
+            var image = ImageCodec.Decode(file, trained.Input.Channels == 1 ? ColorMode.Grey : ColorMode.Rgb);
+            var (_, transform) = DataSetup.Pipeline(image, trained.Input, size, info.Mean, info.Std, augment: false);
             var x = transform.Apply(image, new Random(0));
             using var _ = no_grad();
             using var scope = NewDisposeScope();
@@ -319,13 +324,14 @@ public static partial class Commands
         string data = a.String("data", "fashion-mnist", "mnist, fashion-mnist or an IDX folder")!;
         string? output = a.String("out", null, "folder to write (one sub-folder per class)");
         int perClass = a.Int("per-class", 100, "images per class and split (0: all)", 0);
+        var format = a.Enum("format", ImageFileFormat.Png, "image file format");
         if (a.Help) { Console.WriteLine(a.Usage("export-images --data fashion-mnist --out DIR [--per-class 100]")); return 0; }
         a.EnsureNoUnknown();
         if (output is null) throw new UsageException("export-images needs --out DIR");
         var (train, test, source) = DataSetup.Load(data, 0.2, 0, BadDataPolicy.Fail);
-        DatasetExport.ToImageFolder(train, Path.Combine(output, "train"), perClass == 0 ? null : perClass);
-        DatasetExport.ToImageFolder(test, Path.Combine(output, "test"), perClass == 0 ? null : perClass);
-        Console.WriteLine($"Wrote {source} as PNGs to {Path.GetFullPath(output)}/train and /test");
+        DatasetExport.ToImageFolder(train, Path.Combine(output, "train"), perClass == 0 ? null : perClass, format);
+        DatasetExport.ToImageFolder(test, Path.Combine(output, "test"), perClass == 0 ? null : perClass, format);
+        Console.WriteLine($"Wrote {source} as {format} files to {Path.GetFullPath(output)}/train and /test");
         return 0;
     }
 }

@@ -8,11 +8,12 @@ public static class DatasetExport
     /// listing the class folders in label order, so <see cref="Datasets.ImageFolder(string, BadDataPolicy)"/> reads the
     /// export back with the same label numbers. Class names are made safe as folder names ("T-shirt/top" becomes
     /// "T-shirt_top"). Indices are zero-padded so ordinal file order is index order. With <paramref name="perClass"/>,
-    /// the first that many samples of each class in dataset order are written. Each file is written to a temporary
-    /// name and renamed, so an interrupted export leaves no half-written PNG under an image name. Images must hold
+    /// the first that many samples of each class in dataset order are written. <paramref name="format"/> picks PNG
+    /// (lossless, the default) or JPEG (quality 95). Each file is written to a temporary
+    /// name and renamed, so an interrupted export leaves no half-written image under an image name. Images must hold
     /// 1 or 3 channels with values in [0, 1], as the readers produce them.
     /// </summary>
-    public static void ToImageFolder(IImageDataset data, string root, int? perClass = null)
+    public static void ToImageFolder(IImageDataset data, string root, int? perClass = null, ImageFileFormat format = ImageFileFormat.Png)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
@@ -21,7 +22,7 @@ public static class DatasetExport
         var folders = FolderNames(data.Classes);
         var chosen = Choose(data, perClass);
         int digits = Math.Max(1, (data.Count - 1).ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
-        string Name(int index) => index.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(digits, '0') + ".png";
+        string Name(int index) => index.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(digits, '0') + (format == ImageFileFormat.Png ? ".png" : ".jpg");
 
         root = Path.GetFullPath(root);
         RefuseForeignImages(root, folders, chosen, Name);
@@ -31,8 +32,8 @@ public static class DatasetExport
             Directory.CreateDirectory(folder);
             foreach (int index in chosen[label])
             {
-                byte[] png = ImageCodec.EncodePng(data.Load(index), data.Describe(index));
-                WriteAtomically(Path.Combine(folder, Name(index)), png);
+                byte[] encoded = ImageCodec.Encode(data.Load(index), format, data.Describe(index));
+                WriteAtomically(Path.Combine(folder, Name(index)), encoded);
             }
         }
         WriteAtomically(Path.Combine(root, ImageFolderDataset.ClassListFile),

@@ -176,10 +176,16 @@ public static class ImageCodec
     /// Encodes a 1- or 3-channel image with values in [0, 1] as PNG: grey as an 8-bit grey PNG, RGB as opaque RGBA.
     /// Values are rounded to the nearest byte, which inverts the readers' byte / 255 exactly.
     /// </summary>
-    public static byte[] EncodePng(ImageData image, string what)
+    public static byte[] EncodePng(ImageData image, string what) => Encode(image, ImageFileFormat.Png, what);
+
+    /// <summary>
+    /// Encodes a 1- or 3-channel image with values in [0, 1]: PNG is lossless (the readers' byte / 255 is inverted
+    /// exactly), JPEG is written at quality 95.
+    /// </summary>
+    public static byte[] Encode(ImageData image, ImageFileFormat format, string what)
     {
         if (image.Channels is not (1 or 3))
-            throw new ArgumentException($"{what}: PNG export needs 1 or 3 channels; found {image}");
+            throw new ArgumentException($"{what}: {format} export needs 1 or 3 channels; found {image}");
         int plane = image.PlaneSize;
         var src = image.Pixels;
         SKImageInfo info;
@@ -206,8 +212,9 @@ public static class ImageCodec
         try
         {
             using var pixmap = new SKPixmap(info, handle.AddrOfPinnedObject(), info.RowBytes);
-            using var data = pixmap.Encode(SKEncodedImageFormat.Png, 100);
-            return data?.ToArray() ?? throw new InvalidOperationException($"{what}: SkiaSharp could not encode a {image} PNG");
+            using var data = format == ImageFileFormat.Png ? pixmap.Encode(SKEncodedImageFormat.Png, 100)
+                                                           : pixmap.Encode(SKEncodedImageFormat.Jpeg, 95);
+            return data?.ToArray() ?? throw new InvalidOperationException($"{what}: SkiaSharp could not encode a {image} {format}");
         }
         finally
         {
@@ -216,4 +223,13 @@ public static class ImageCodec
     }
 
     private static byte ToByte(float value) => (byte)Math.Clamp(MathF.Round(value * 255f), 0f, 255f);
+}
+
+/// <summary>File formats the exporter writes.</summary>
+public enum ImageFileFormat
+{
+    /// <summary>Lossless; the default.</summary>
+    Png,
+    /// <summary>Lossy (quality 95), smaller and slower to decode: what most photo collections hold.</summary>
+    Jpeg,
 }

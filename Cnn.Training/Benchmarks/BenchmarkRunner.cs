@@ -1,0 +1,328 @@
+using System.Globalization;
+using Cnn.Training.Cli;
+using Cnn.Training.Data;
+using Cnn.Training.Reporting;
+using Cnn.Training.Training;
+using Cnn.Zoo;
+using Cnn.Zoo.Analysis;
+using Cnn.Zoo.Inference;
+using Cnn.Zoo.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+using DataLoader = Cnn.Training.Data.DataLoader;
+
+namespace Cnn.Training.Benchmarks;
+
+/// <summary>A model as the benchmark runs it: a registry name, model options and a square input side.</summary>
+/// <param name="Label">How the tables name it, e.g. <c>resnet18_cifar</c>.</param>
+public sealed record BenchModel(string Label, string Name, string[] Options, int? InputSize = null, int? Classes = null)
+{
+    /// <summary>The default selection: the classic nets, ImageNet-size and CIFAR-size.</summary>
+    public static IReadOnlyList<BenchModel> Defaults { get; } =
+    [
+        new("lenet5", "lenet5", ["activation=relu", "pooling=max"]),
+        new("resnet18_cifar", "resnet18", ["cifar_stem=true"], 32, 10),
+        new("resnet18", "resnet18", []),
+        new("resnet50", "resnet50", []),
+        new("mobilenet_v2", "mobilenet_v2", []),
+        new("googlenet", "googlenet", []),
+        new("vgg16", "vgg16", []),
+    ];
+
+    /// <summary>A default by label, or any registry name at its standard size.</summary>
+    public static BenchModel Parse(string label)
+        => Defaults.FirstOrDefault(m => m.Label == label)
+           ?? (ModelRegistry.Names.Contains(label) ? new BenchModel(label, label, [])
+               : throw new UsageException($"--models: '{label}' is not a model; expected any of {string.Join(", ", Defaults.Select(d => d.Label).Concat(ModelRegistry.Names).Distinct())}"));
+}
+
+/// <summary>What the benchmark measures and how long it tries.</summary>
+public sealed record BenchSettings(IReadOnlyList<BenchModel> Models, int Batch, int Threads, int Repeats, int Warmup,
+                                   double SampleSeconds, int MemorySteps, bool Training, bool Loader, bool Memory);
+
+/// <summary>One measured figure. Ratio is against the section's reference (TorchSharp's TorchVision port, or LeNet-5 training for the loader).</summary>
+public sealed record BenchRow(string Section, string Model, string Variant, int Batch, double ImagesPerSecond, double? Ratio,
+                              double? GigaFlopsPerSecond, double? FractionOfMatmul, string Note = "");
+
+/// <summary>
+/// The <c>bench</c> verb's work: the matmul ceiling of this CPU, inference and training images/s of zoo models against
+/// TorchSharp's TorchVision port with the same weights, data-loader throughput, and resident memory over a long
+/// training run. Nothing here asserts a time: it prints figures and writes them to the run folder.
+/// </summary>
+public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
+{
+    readonly List<BenchRow> rows = [];
+    double ceilingGflops;
+
+    public IReadOnlyList<BenchRow> Rows => rows;
+
+    public IReadOnlyList<BenchRow> Run()
+    {
+        var (matmul, gemmAsConv) = MeasureCeiling();
+        ceilingGflops = Math.Max(matmul, gemmAsConv);
+        log($"ceiling: torch.mm {matmul:F1} GFLOP/s, the same kind of GEMM as a 1x1 convolution {gemmAsConv:F1} GFLOP/s " +
+            $"(float32, {settings.Threads} threads); fractions below are of {ceilingGflops:F1}");
+        rows.Add(new("ceiling", "matmul", "torch.mm 4096 x 4096 x 4096", 1, double.NaN, null, matmul, matmul / ceilingGflops));
+        rows.Add(new("ceiling", "matmul", "1x1 conv = GEMM 4096 x 1024 x 1024 (oneDNN)", 1, double.NaN, null, gemmAsConv, gemmAsConv / ceilingGflops,
+                     "libtorch's convolutions use oneDNN, its mm a BLAS; the faster is the ceiling"));
+        foreach (var model in settings.Models)
+        {
+            Inference(model);
+            if (settings.Training) Training(model);
+        }
+        if (settings.Loader) Loaders();
+        if (settings.Memory) MemoryOverTraining();
+        return rows;
+    }
+
+    /// <summary>
+    /// The practical ceiling of this CPU: a large single-precision matrix multiply through torch.mm, and the same kind of
+    /// multiply run as a 1x1 convolution on channels-last tensors (oneDNN's kernels; on some CPUs far faster than mm).
+    /// </summary>
+    (double Matmul, double GemmAsConvolution) MeasureCeiling()
+    {
+        const int n = 4096;
+        using var a = torch.randn(n, n);
+        using var b = torch.randn(n, n);
+        using var pixels = MemoryFormat.ToChannelsLast(torch.randn(1, 1024, 64, 64));
+        using var weight = MemoryFormat.ToChannelsLast(torch.randn(1024, 1024, 1, 1));
+        var timing = Interleaved.ImagesPerSecond(
+        [
+            new TimedCase("mm", () => torch.mm(a, b).Dispose(), 1),
+            new TimedCase("conv", () => { using var _ = inference_mode(); nn.functional.conv2d(pixels, weight).Dispose(); }, 1),
+        ], settings.Warmup, settings.Repeats, settings.SampleSeconds);
+        return (timing["mm"] * 2.0 * n * n * n / 1e9, timing["conv"] * 2.0 * 4096 * 1024 * 1024 / 1e9);
+    }
+
+    (ZooModel Model, long[] Shape, double Macs) Build(BenchModel spec)
+    {
+        var model = ModelRegistry.Create(spec.Name, spec.Classes ?? ModelRegistry.Get(spec.Name).DefaultClasses,
+                                         ModelOptions.Parse(spec.Options));
+        int size = spec.InputSize ?? model.Input.Height;
+        long[] image = [model.Input.Channels, size, size];
+        double macs = ModelSummary.Of(model, image).TotalMacs;
+        return (model, [settings.Batch, .. image], macs);
+    }
+
+    ZooModel Copy(BenchModel spec, ZooModel source)
+    {
+        var copy = Build(spec).Model;
+        using var _ = no_grad();
+        var from = source.state_dict();
+        foreach (var (key, tensor) in copy.state_dict()) tensor.copy_(from[key]);
+        return copy;
+    }
+
+    nn.Module<Tensor, Tensor>? Reference(BenchModel spec, ZooModel zoo, out string note)
+    {
+        note = "";
+        if (spec.Options.Length > 0 || spec.Classes is not null) return null;   // the port builds only the standard networks
+        var reference = ReferenceModels.Create(spec.Name, zoo.NumClasses);
+        if (reference is null) return null;
+        var missing = ReferenceModels.CopyWeights(zoo, reference);
+        if (missing.Count > 0)
+            note = $"port has {missing.Count} tensors the zoo lacks (e.g. {missing[0]}), left at their init";
+        return reference;
+    }
+
+    void Inference(BenchModel spec)
+    {
+        var (plain, shape, macs) = Build(spec);
+        plain.eval();
+        var reference = Reference(spec, plain, out string note);
+        reference?.eval();
+        var optimized = InferenceModel.Optimize(Copy(spec, plain));
+        using var x = torch.randn(shape);
+        int images = (int)shape[0];
+
+        var cases = new List<TimedCase>
+        {
+            new("zoo plain", () => { using var _ = no_grad(); plain.call(x).Dispose(); }, images),
+            new("zoo optimized", () => optimized.call(x).Dispose(), images),
+        };
+        if (reference is not null)
+            cases.Add(new("torchvision port", () => { using var _ = no_grad(); reference.call(x).Dispose(); }, images));
+        log($"inference {spec.Label}: {string.Join(", ", cases.Select(c => c.Name))} ({optimized.Options}, {optimized.FoldedBatchNorms} BNs folded)");
+        var timing = Interleaved.ImagesPerSecond(cases, settings.Warmup, settings.Repeats, settings.SampleSeconds);
+        foreach (var c in cases)
+        {
+            double? ratio = reference is null ? null : timing[c.Name] / timing["torchvision port"];
+            double gflops = timing[c.Name] * 2 * macs / 1e9;
+            string variant = c.Name == "zoo optimized" ? $"zoo optimized ({optimized.Options})" : c.Name;
+            rows.Add(new("inference", spec.Label, variant, images, timing[c.Name], ratio, gflops, gflops / ceilingGflops,
+                         c.Name == "torchvision port" ? note : ""));
+        }
+        plain.Dispose();
+        optimized.Dispose();
+        reference?.Dispose();
+        Print("inference", spec.Label);
+    }
+
+    void Training(BenchModel spec)
+    {
+        var (zoo, shape, macs) = Build(spec);
+        var reference = Reference(spec, zoo, out string note);
+        var channelsLast = Copy(spec, zoo);
+        using var x = torch.randn(shape);
+        using var xLast = MemoryFormat.ToChannelsLast(x);
+        using var y = torch.randint(0, zoo.NumClasses, [shape[0]], ScalarType.Int64);
+        int images = (int)shape[0];
+
+        // Plain SGD with momentum at a small rate: the same work for every case, and random labels do not diverge.
+        Action Step(nn.Module<Tensor, Tensor> model, Tensor input)
+        {
+            model.train();
+            var optimizer = torch.optim.SGD(model.parameters(), 1e-4, momentum: 0.9);
+            return () =>
+            {
+                using var scope = NewDisposeScope();
+                optimizer.zero_grad();
+                nn.functional.cross_entropy(model.call(input), y).backward();
+                optimizer.step();
+            };
+        }
+
+        var cases = new List<TimedCase>
+        {
+            new("zoo", Step(zoo, x), images),
+            new("zoo, channels-last batches (Trainer default)", Step(channelsLast, xLast), images),
+        };
+        if (reference is not null) cases.Add(new("torchvision port", Step(reference, x), images));
+        log($"training {spec.Label}: {string.Join(", ", cases.Select(c => c.Name))} (forward + backward + SGD step)");
+        var timing = Interleaved.ImagesPerSecond(cases, settings.Warmup, settings.Repeats, settings.SampleSeconds);
+        foreach (var c in cases)
+        {
+            double? ratio = reference is null ? null : timing[c.Name] / timing["torchvision port"];
+            double gflops = timing[c.Name] * 6 * macs / 1e9;   // backward costs about twice the forward pass
+            rows.Add(new("training", spec.Label, c.Name, images, timing[c.Name], ratio, gflops, gflops / ceilingGflops,
+                         c.Name == "torchvision port" ? note : ""));
+        }
+        zoo.Dispose();
+        channelsLast.Dispose();
+        reference?.Dispose();
+        Print("training", spec.Label);
+    }
+
+    void Loaders()
+    {
+        int workers = Math.Max(1, settings.Threads);
+        var (train, _, _) = DataSetup.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
+        var lenet = ModelRegistry.Create("lenet5", 10);
+        var (mean, std) = DataSetup.Normalisation("mnist", 1);
+        var (mnistTransform, _) = DataSetup.Pipeline(train.Load(0), lenet.Input, lenet.Input.Height, mean, std, augment: true);
+        var results = new List<(string Name, double Rate)>
+        {
+            ("mnist IDX, 28x28 random crop", LoaderRate(new DataLoader(train, mnistTransform, 64, true, 0, workers))),
+        };
+
+        var (fashion, _, _) = DataSetup.Load("fashion-mnist", 0.2, 0, BadDataPolicy.Fail);
+        string folder = Path.Combine(Path.GetTempPath(), $"cnnzoo-bench-{Environment.ProcessId}");
+        try
+        {
+            foreach (var format in new[] { ImageFileFormat.Png, ImageFileFormat.Jpeg })
+            {
+                string root = Path.Combine(folder, format.ToString().ToLowerInvariant());
+                DatasetExport.ToImageFolder(fashion, root, perClass: 60, format);
+                var images = Datasets.ImageFolder(root, BadDataPolicy.Fail, ColorMode.Rgb);
+                var spec = new InputSpec(3, 224, 224, 32, 32);
+                float[] imageNetMean = [0.485f, 0.456f, 0.406f], imageNetStd = [0.229f, 0.224f, 0.225f];
+                var (transform, _) = DataSetup.Pipeline(images.Load(0), spec, 224, imageNetMean, imageNetStd, augment: true);
+                results.Add(($"{format} folder -> 224x224 RGB, random resized crop + flip",
+                             LoaderRate(new DataLoader(images, transform, 32, true, 0, workers))));
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        double lenetTraining = rows.FirstOrDefault(r => r is { Section: "training", Model: "lenet5", Variant: "zoo" })?.ImagesPerSecond ?? double.NaN;
+        foreach (var (name, rate) in results)
+        {
+            double? ratio = name.StartsWith("mnist", StringComparison.Ordinal) && double.IsFinite(lenetTraining) ? rate / lenetTraining : null;
+            rows.Add(new("loader", name, $"{workers} workers", 0, rate, ratio, null, null,
+                         ratio is null ? "" : "ratio: loader images/s over LeNet-5 training images/s"));
+        }
+        lenet.Dispose();
+        Print("loader", null);
+    }
+
+    /// <summary>Decode + augment + batch images/s over a whole epoch, median of the repeats.</summary>
+    double LoaderRate(DataLoader loader)
+    {
+        int batches = loader.BatchesPerEpoch;
+        LoaderBenchmark.ImagesPerSecond(loader, Math.Min(batches, 4));   // warm-up: threads, caches, JIT
+        return Interleaved.Median(Enumerable.Range(0, settings.Repeats).Select(_ => LoaderBenchmark.ImagesPerSecond(loader, batches)));
+    }
+
+    /// <summary>LeNet-5 trained by the real <see cref="Trainer"/> on the shipped MNIST; RSS after 100 and after N steps.</summary>
+    void MemoryOverTraining()
+    {
+        var (train, test, _) = DataSetup.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
+        var recipe = Recipe.For("lenet5");
+        var model = ModelRegistry.Create("lenet5", 10, ModelOptions.Parse(recipe.ModelOptions));
+        var (mean, std) = DataSetup.Normalisation("mnist", 1);
+        var (trainTransform, evalTransform) = DataSetup.Pipeline(train.Load(0), model.Input, model.Input.Height, mean, std, augment: false);
+        var trainLoader = new DataLoader(train, trainTransform, recipe.BatchSize, true, 0, settings.Threads);
+        var testLoader = new DataLoader(test, evalTransform, 256, false, 0, settings.Threads);
+        int epochs = (int)Math.Ceiling(settings.MemorySteps / (double)trainLoader.BatchesPerEpoch);
+        var config = new TrainConfig { Epochs = epochs, Optimizer = recipe.Optimizer, LearningRate = recipe.LearningRate, Schedule = recipe.Schedule };
+        string folder = Path.Combine(Path.GetTempPath(), $"cnnzoo-bench-memory-{Environment.ProcessId}");
+        var info = new CheckpointInfo
+        {
+            Model = "lenet5", NumClasses = 10, Classes = train.Classes, InputShape = model.Input.DefaultShape, Mean = mean, Std = std,
+        };
+        double after100 = double.NaN, afterAll = double.NaN;
+        using var stop = new CancellationTokenSource();
+        log($"memory: LeNet-5 on MNIST through the Trainer, {settings.MemorySteps:N0} steps of batch {recipe.BatchSize} ({epochs} epochs, validation and checkpoints included)");
+        try
+        {
+            var trainer = new Trainer(model, config, trainLoader, testLoader, new RunFolder(folder), info);
+            trainer.Fit(stop.Token, log: _ => { }, afterStep: step =>
+            {
+                if (step == 100) after100 = ResidentMemory.CurrentMegabytes();
+                if (step == settings.MemorySteps) { afterAll = ResidentMemory.CurrentMegabytes(); stop.Cancel(); }
+            });
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+            model.Dispose();
+        }
+        double growth = afterAll / after100 - 1;
+        rows.Add(new("memory", "lenet5 training", "RSS MB after 100 steps", recipe.BatchSize, after100, null, null, null));
+        rows.Add(new("memory", "lenet5 training", $"RSS MB after {settings.MemorySteps:N0} steps", recipe.BatchSize, afterAll, 1 + growth, null, null,
+                     $"growth {100 * growth:+0.0;-0.0}% (ratio: after / after 100 steps)"));
+        rows.Add(new("memory", "whole benchmark", "peak RSS MB", 0, ResidentMemory.PeakMegabytes(), null, null, null));
+        Print("memory", null);
+    }
+
+    void Print(string section, string? model)
+    {
+        foreach (var row in rows.Where(r => r.Section == section && (model is null || r.Model == model)))
+            log("  " + Format(row));
+    }
+
+    static string Format(BenchRow r)
+    {
+        string ratio = r.Ratio is double q ? $"{q,6:F2}x" : "       ";
+        string flops = r.GigaFlopsPerSecond is double g ? $"{g,7:F1} GFLOP/s {100 * r.FractionOfMatmul!.Value,5:F1}% of matmul" : "";
+        string value = r.Section == "memory" ? $"{r.ImagesPerSecond,10:F0} MB   " : $"{r.ImagesPerSecond,10:F1} img/s";
+        return $"{r.Model,-16} {r.Variant,-60} {value} {ratio} {flops}{(r.Note.Length > 0 ? "  [" + r.Note + "]" : "")}";
+    }
+
+    /// <summary>The whole table, for the console.</summary>
+    public string Table()
+        => string.Join("\n", rows.GroupBy(r => r.Section).Select(g => $"[{g.Key}]\n" + string.Join("\n", g.Select(r => "  " + Format(r)))));
+
+    public string Csv()
+    {
+        static string Cell(double? v) => v is double d && double.IsFinite(d) ? d.ToString("G6", CultureInfo.InvariantCulture) : "";
+        static string Text(string s) => s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+        var lines = new List<string> { "section,model,variant,batch,value,ratio,gflops_per_s,fraction_of_matmul,note" };
+        lines.AddRange(rows.Select(r => string.Join(',', Text(r.Section), Text(r.Model), Text(r.Variant),
+            r.Batch.ToString(CultureInfo.InvariantCulture), Cell(r.ImagesPerSecond), Cell(r.Ratio), Cell(r.GigaFlopsPerSecond),
+            Cell(r.FractionOfMatmul), Text(r.Note))));
+        return string.Join('\n', lines) + "\n";
+    }
+}
