@@ -76,6 +76,8 @@ public sealed class InferenceModelTests
         var error = Assert.ThrowsExactly<InvalidOperationException>(() => optimized.Model.train());
         StringAssert.Contains(error.Message, "folded");
         Assert.ThrowsExactly<InvalidOperationException>(() => optimized.train());
+        Assert.IsFalse(optimized.training, "the wrapper reports eval mode, so code that restores a mode can call train(false)");
+        optimized.train(false);
     }
 
     [TestMethod]

@@ -39,6 +39,7 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
         Options = options;
         FoldedBatchNorms = foldedBatchNorms;
         RegisterComponents();
+        base.train(false);
     }
 
     /// <summary>The optimised model (changed in place, eval mode, parameters frozen).</summary>
