@@ -322,31 +322,4 @@ internal static class WeightFiles
         headerBuffer.CopyTo(stream);
         foreach (var (_, value) in tensors) stream.Write(value.bytes);
     }
-
-    /// <summary>
-    /// Writes through a temporary file in the target's directory and renames it over the target, so a crash or a
-    /// full disk never leaves a half-written weight file under the real name.
-    /// </summary>
-    public static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full) ?? ".";
-        if (!Directory.Exists(directory))
-            throw new DirectoryNotFoundException($"cannot save weights to '{full}': directory '{directory}' does not exist");
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { /* the original error matters more */ }
-            throw;
-        }
-    }
 }

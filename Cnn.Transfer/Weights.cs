@@ -135,11 +135,11 @@ public static class Weights
         var tensors = model.state_dict()
             .Select(kv => (kv.Key, kv.Value.detach().cpu().contiguous().clone()))
             .ToList();
-        WeightFiles.WriteAtomically(path, stream =>
+        AtomicFile.Write(path, stream =>
         {
             if (format == WeightFormat.PyTorch) WeightFiles.WritePyTorch(stream, tensors);
             else WeightFiles.WriteSafetensors(stream, tensors);
-        });
+        }, createDirectory: false);   // a missing folder is more likely a typo than a wish
     }
 }
 

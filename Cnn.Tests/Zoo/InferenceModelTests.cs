@@ -39,8 +39,10 @@ public sealed class InferenceModelTests
 
         Assert.AreEqual(batchNorms, optimized.FoldedBatchNorms, "every conv-BN pair folds");
         Assert.AreEqual(0, CountBatchNorms(optimized), "no batch norm is left in the forward pass");
-        Assert.IsTrue(optimized.Model.modules().OfType<Conv2d>().All(c => MemoryFormat.IsChannelsLast(c.weight!)),
-                      "all convolution weights are channels-last");
+        Assert.AreEqual(MemoryFormat.ChannelsLastPays(plain.Input.Height, plain.Input.Width), optimized.ChannelsLast);
+        if (optimized.ChannelsLast)
+            Assert.IsTrue(optimized.Model.modules().OfType<Conv2d>().All(c => MemoryFormat.IsChannelsLast(c.weight!)),
+                          "all convolution weights are channels-last");
         double scale = expected.abs().max().item<float>();
         double difference = (actual - expected).abs().max().item<float>();
         Assert.IsTrue(difference <= 1e-4 * scale,
@@ -56,14 +58,14 @@ public sealed class InferenceModelTests
         using var x = DeterministicWeights.Input(2, 3, 64, 64);
         using var _ = no_grad();
         using var expected = plain.call(x);
-        foreach (var options in new[] { new InferenceOptions(true, false, false), new InferenceOptions(false, true, false),
-                                        new InferenceOptions(false, false, true) })
+        foreach (var options in new[] { new InferenceOptions(true, MemoryLayout.Nchw, false), new InferenceOptions(false, MemoryLayout.ChannelsLast, false),
+                                        new InferenceOptions(false, MemoryLayout.Nchw, true) })
         {
             using var copy = ModelRegistry.Create("resnet18", 10);
             DeterministicWeights.Apply(copy);
             using var optimized = InferenceModel.Optimize(copy, options);
             using var y = optimized.call(x);
-            Assert.IsTrue(torch.allclose(y, expected, rtol: 1e-4, atol: 1e-4), $"{options} changed the outputs");
+            Assert.IsTrue(torch.allclose(y, expected, rtol: 1e-4, atol: 1e-4), $"{optimized.Description} changed the outputs");
         }
     }
 
@@ -109,6 +111,21 @@ public sealed class InferenceModelTests
         Assert.IsTrue(MemoryFormat.IsChannelsLast(y));
         Assert.IsFalse(MemoryFormat.IsChannelsLast(x));
         Assert.IsTrue(torch.equal(x, y).all().item<bool>());
+    }
+
+    [TestMethod]
+    public void AutoLayoutChoosesChannelsLastFrom64By64Up()
+    {
+        using var small = torch.randn(2, 3, 32, 32);
+        using var large = torch.randn(2, 3, 64, 64);
+        using var smallArranged = MemoryFormat.Arrange(small, MemoryLayout.Auto);
+        using var largeArranged = MemoryFormat.Arrange(large, MemoryLayout.Auto);
+        using var forced = MemoryFormat.Arrange(small, MemoryLayout.ChannelsLast);
+        using var plain = MemoryFormat.Arrange(large, MemoryLayout.Nchw);
+        Assert.IsFalse(MemoryFormat.IsChannelsLast(smallArranged));
+        Assert.IsTrue(MemoryFormat.IsChannelsLast(largeArranged));
+        Assert.IsTrue(MemoryFormat.IsChannelsLast(forced));
+        Assert.IsTrue(plain.is_contiguous());
     }
 
     [TestMethod]

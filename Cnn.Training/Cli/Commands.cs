@@ -2,6 +2,7 @@ using System.Globalization;
 using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
+using Cnn.Transfer;
 using Cnn.Zoo;
 using Cnn.Zoo.Analysis;
 using Cnn.Zoo.Inference;
@@ -118,7 +119,7 @@ public static partial class Commands
             ClipGradNorm = a.OptionalDouble("clip-grad", "clip the gradient norm to this value"),
             Patience = a.Has("patience") ? a.Int("patience", 0, "early stopping patience in epochs", 1) : DeclareNull(a, "patience", "early stopping patience in epochs"),
             Monitor = a.String("monitor", "val_top1", "metric for best checkpoint and early stopping: val_top1 or val_loss")!,
-            Layout = a.Enum("layout", InputLayout.ChannelsLast, "memory layout of batches"),
+            Layout = a.Enum("layout", MemoryLayout.Auto, "memory layout of batches (auto: channels-last from 64x64 up)"),
         };
         if (config.Monitor is not ("val_top1" or "val_loss"))
             throw new UsageException($"--monitor: expected val_top1 or val_loss; found '{config.Monitor}'");

@@ -1,3 +1,5 @@
+using Cnn.Transfer;
+
 namespace Cnn.Training.Data;
 
 /// <summary>Writes datasets to disk in formats other tools read.</summary>
@@ -33,10 +35,10 @@ public static class DatasetExport
             foreach (int index in chosen[label])
             {
                 byte[] encoded = ImageCodec.Encode(data.Load(index), format, data.Describe(index));
-                WriteAtomically(Path.Combine(folder, Name(index)), encoded);
+                AtomicFile.WriteAllBytes(Path.Combine(folder, Name(index)), encoded);
             }
         }
-        WriteAtomically(Path.Combine(root, ImageFolderDataset.ClassListFile),
+        AtomicFile.WriteAllBytes(Path.Combine(root, ImageFolderDataset.ClassListFile),
             System.Text.Encoding.UTF8.GetBytes(string.Join('\n', folders) + "\n"));
     }
 
@@ -99,12 +101,5 @@ public static class DatasetExport
             throw new IOException(
                 $"{root}: already holds {DataFiles.Plural(foreign.Count, "image")} this export would not write (e.g. {foreign.Order(StringComparer.Ordinal).First()}); " +
                 "expected an empty or missing folder, or one written by the same export");
-    }
-
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        string temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, path, overwrite: true);
     }
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Cnn.Training.Training;
+using Cnn.Transfer;
 
 namespace Cnn.Training.Reporting;
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cnn.Transfer;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -30,21 +30,11 @@ public sealed record TrainConfig
     /// <summary><c>val_top1</c> (higher is better) or <c>val_loss</c> (lower is better).</summary>
     public string Monitor { get; init; } = "val_top1";
     public string Device { get; init; } = "cpu";
-    /// <summary>Memory layout of each batch. Channels-last lets oneDNN skip reorders around every convolution
-    /// (measured by the bench verb); weights, gradients and checkpoints stay in the usual layout either way.</summary>
-    public InputLayout Layout { get; init; } = InputLayout.ChannelsLast;
+    /// <summary>Memory layout of each batch; weights, gradients and checkpoints keep the usual layout either way.</summary>
+    public MemoryLayout Layout { get; init; } = MemoryLayout.Auto;
 }
 
 /// <summary>Loss, top-1 and top-5 accuracy and the confusion matrix (rows: true class, columns: predicted).</summary>
-/// <summary>How batches are laid out in memory before they reach the model.</summary>
-public enum InputLayout
-{
-    /// <summary>N x C x H x W values with NHWC strides (faster convolutions on CPU).</summary>
-    ChannelsLast,
-    /// <summary>Plain contiguous N x C x H x W.</summary>
-    Nchw,
-}
-
 public sealed record EvaluationResult(double Loss, double Top1, double Top5, long[,] Confusion, int Samples);
 
 /// <summary>Why <see cref="Trainer.Fit"/> returned.</summary>
@@ -206,7 +196,7 @@ public sealed class Trainer
     (double Loss, long Correct) TrainStep(Batch batch)
     {
         using var scope = NewDisposeScope();
-        var images = Arrange(batch.Images.to(device), config.Layout);
+        var images = MemoryFormat.Arrange(batch.Images.to(device), config.Layout);
         var labels = batch.Labels.to(device);
         optimizer.zero_grad();
         Tensor logits, loss;
@@ -232,10 +222,6 @@ public sealed class Trainer
         return (value, hits);
     }
 
-    /// <summary>The batch in the requested layout (the caller's dispose scope owns both tensors).</summary>
-    static Tensor Arrange(Tensor images, InputLayout layout)
-        => layout == InputLayout.ChannelsLast ? MemoryFormat.ToChannelsLast(images) : images;
-
     Tensor Loss(Tensor logits, Tensor labels)
         => nn.functional.cross_entropy(logits, labels, label_smoothing: config.LabelSmoothing);
 
@@ -253,7 +239,7 @@ public sealed class Trainer
 
     /// <summary>Evaluates in eval mode under no_grad: loss, top-1, top-5 and the confusion matrix.</summary>
     public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, DataLoader loader, Device device, int numClasses,
-                                            double labelSmoothing = 0, InputLayout layout = InputLayout.ChannelsLast)
+                                            double labelSmoothing = 0, MemoryLayout layout = MemoryLayout.Auto)
     {
         bool wasTraining = model.training;
         model.eval();
@@ -270,7 +256,7 @@ public sealed class Trainer
                 using (var scope = NewDisposeScope())
                 {
                     var labels = batch.Labels.to(device);
-                    var logits = model.call(Arrange(batch.Images.to(device), layout));
+                    var logits = model.call(MemoryFormat.Arrange(batch.Images.to(device), layout));
                     lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum,
                                                            label_smoothing: labelSmoothing).item<float>();
                     int k = (int)Math.Min(5, logits.shape[1]);

@@ -92,7 +92,7 @@ public static class PretrainedBackbones
             {
                 try
                 {
-                    SaveAtomically(cache, weights);
+                    AtomicFile.Write(cache, stream => Safetensors.SaveStateDict(stream, weights, leaveOpen: true));
                     log($"{entry.Name}: cached converted weights in {cache}");
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -196,26 +196,6 @@ public static class PretrainedBackbones
         }
         using var _ = no_grad();
         foreach (var (key, tensor) in backbone) tensor.copy_(weights[key]);
-    }
-
-    /// <summary>Writes to a temporary file in the same folder and renames it over the target, so readers never see half a file.</summary>
-    static void SaveAtomically(string path, Dictionary<string, Tensor> weights)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        string temp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                Safetensors.SaveStateDict(stream, weights, leaveOpen: true);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
     }
 
     static void Dispose(Dictionary<string, Tensor> tensors)

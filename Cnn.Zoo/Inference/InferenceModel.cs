@@ -6,21 +6,13 @@ namespace Cnn.Zoo.Inference;
 
 /// <summary>Which optimisations <see cref="InferenceModel.Optimize"/> applies; all are on by default.</summary>
 /// <param name="FoldBatchNorm">Fold batch norms into the preceding convolutions (<see cref="BatchNormFolding"/>).</param>
-/// <param name="ChannelsLast">Convolution weights and each input batch in channels-last layout (<see cref="MemoryFormat"/>).</param>
+/// <param name="Layout">Convolution weights and each input batch in channels-last layout (<see cref="MemoryFormat"/>);
+/// Auto decides from the model's standard input size.</param>
 /// <param name="InferenceMode">Run under <c>torch.inference_mode()</c>: no autograd records, no version counters.</param>
-public sealed record InferenceOptions(bool FoldBatchNorm = true, bool ChannelsLast = true, bool InferenceMode = true)
+public sealed record InferenceOptions(bool FoldBatchNorm = true, MemoryLayout Layout = MemoryLayout.Auto, bool InferenceMode = true)
 {
     /// <summary>Nothing changed: the plain model in eval mode (what a reference implementation runs).</summary>
-    public static InferenceOptions None { get; } = new(false, false, false);
-
-    public override string ToString()
-    {
-        var parts = new List<string>();
-        if (FoldBatchNorm) parts.Add("BN folded");
-        if (ChannelsLast) parts.Add("channels-last");
-        if (InferenceMode) parts.Add("inference_mode");
-        return parts.Count == 0 ? "plain eval" : string.Join(" + ", parts);
-    }
+    public static InferenceOptions None { get; } = new(false, MemoryLayout.Nchw, false);
 }
 
 /// <summary>
@@ -32,11 +24,12 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
 {
     private readonly ZooModel model;
 
-    private InferenceModel(ZooModel model, InferenceOptions options, int foldedBatchNorms)
+    private InferenceModel(ZooModel model, InferenceOptions options, bool channelsLast, int foldedBatchNorms)
         : base(model.GetName() + "_inference")
     {
         this.model = model;
         Options = options;
+        ChannelsLast = channelsLast;
         FoldedBatchNorms = foldedBatchNorms;
         RegisterComponents();
         base.train(false);
@@ -50,6 +43,22 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
     /// <summary>How many batch norms were folded away.</summary>
     public int FoldedBatchNorms { get; }
 
+    /// <summary>Whether weights and inputs are channels-last (the resolved <see cref="InferenceOptions.Layout"/>).</summary>
+    public bool ChannelsLast { get; }
+
+    /// <summary>What was applied, e.g. "BN folded + channels-last + inference_mode".</summary>
+    public string Description
+    {
+        get
+        {
+            var parts = new List<string>();
+            if (Options.FoldBatchNorm) parts.Add("BN folded");
+            if (ChannelsLast) parts.Add("channels-last");
+            if (Options.InferenceMode) parts.Add("inference_mode");
+            return parts.Count == 0 ? "plain eval" : string.Join(" + ", parts);
+        }
+    }
+
     /// <summary>Prepares <paramref name="model"/> for inference in place and wraps it.</summary>
     public static InferenceModel Optimize(ZooModel model, InferenceOptions? options = null)
     {
@@ -62,14 +71,15 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
             folded = BatchNormFolding.Fold(model);
             model.MarkInferenceOnly();
         }
-        if (options.ChannelsLast) MemoryFormat.ConvertConvolutionWeights(model);
-        return new InferenceModel(model, options, folded);
+        bool channelsLast = MemoryFormat.UsesChannelsLast(options.Layout, model.Input.Height, model.Input.Width);
+        if (channelsLast) MemoryFormat.ConvertConvolutionWeights(model);
+        return new InferenceModel(model, options, channelsLast, folded);
     }
 
     public override Tensor forward(Tensor x)
     {
         using var mode = Options.InferenceMode ? inference_mode() : no_grad();
-        if (!Options.ChannelsLast) return model.call(x);
+        if (!ChannelsLast) return model.call(x);
         using var input = MemoryFormat.ToChannelsLast(x);
         return model.call(input);
     }
