@@ -243,7 +243,8 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
             Directory.Delete(folder, recursive: true);
         }
 
-        double lenetTraining = rows.FirstOrDefault(r => r is { Section: "training", Model: "lenet5", Variant: "zoo" })?.ImagesPerSecond ?? double.NaN;
+        double lenetTraining = rows.FirstOrDefault(r => r is { Section: "training", Model: "lenet5" } && r.Variant.Contains("Trainer default"))
+                                   ?.ImagesPerSecond ?? double.NaN;
         foreach (var (name, rate) in results)
         {
             double? ratio = name.StartsWith("mnist", StringComparison.Ordinal) && double.IsFinite(lenetTraining) ? rate / lenetTraining : null;
@@ -271,7 +272,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         var (mean, std) = DataSetup.Normalisation("mnist", 1);
         var (trainTransform, evalTransform) = DataSetup.Pipeline(train.Load(0), model.Input, model.Input.Height, mean, std, augment: false);
         var trainLoader = new DataLoader(train, trainTransform, recipe.BatchSize, true, 0, settings.Threads);
-        var testLoader = new DataLoader(test, evalTransform, 256, false, 0, settings.Threads);
+        var testLoader = new DataLoader(test, evalTransform, recipe.BatchSize * 2, false, 0, settings.Threads);   // as the train verb
         int epochs = (int)Math.Ceiling(settings.MemorySteps / (double)trainLoader.BatchesPerEpoch);
         var config = new TrainConfig { Epochs = epochs, Optimizer = recipe.Optimizer, LearningRate = recipe.LearningRate, Schedule = recipe.Schedule };
         string folder = Path.Combine(Path.GetTempPath(), $"cnnzoo-bench-memory-{Environment.ProcessId}");
@@ -279,7 +280,10 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         {
             Model = "lenet5", NumClasses = 10, Classes = train.Classes, InputShape = model.Input.DefaultShape, Mean = mean, Std = std,
         };
-        double after100 = double.NaN, afterAll = double.NaN;
+        // RSS at step 100 (the reference), halfway and at the end: a leak grows steadily, allocator warm-up levels off.
+        int halfway = settings.MemorySteps / 2;
+        var rss = new SortedDictionary<int, double>();
+        double managed = double.NaN;
         using var stop = new CancellationTokenSource();
         log($"memory: LeNet-5 on MNIST through the Trainer, {settings.MemorySteps:N0} steps of batch {recipe.BatchSize} ({epochs} epochs, validation and checkpoints included)");
         try
@@ -287,8 +291,12 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
             var trainer = new Trainer(model, config, trainLoader, testLoader, new RunFolder(folder), info);
             trainer.Fit(stop.Token, log: _ => { }, afterStep: step =>
             {
-                if (step == 100) after100 = ResidentMemory.CurrentMegabytes();
-                if (step == settings.MemorySteps) { afterAll = ResidentMemory.CurrentMegabytes(); stop.Cancel(); }
+                if (step == 100 || step == halfway || step == settings.MemorySteps) rss[step] = ResidentMemory.CurrentMegabytes();
+                if (step == settings.MemorySteps)
+                {
+                    managed = GC.GetGCMemoryInfo().HeapSizeBytes / 1048576.0;
+                    stop.Cancel();
+                }
             });
         }
         finally
@@ -296,10 +304,15 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
             Directory.Delete(folder, recursive: true);
             model.Dispose();
         }
-        double growth = afterAll / after100 - 1;
-        rows.Add(new("memory", "lenet5 training", "RSS MB after 100 steps", recipe.BatchSize, after100, null, null, null));
-        rows.Add(new("memory", "lenet5 training", $"RSS MB after {settings.MemorySteps:N0} steps", recipe.BatchSize, afterAll, 1 + growth, null, null,
-                     $"growth {100 * growth:+0.0;-0.0}% (ratio: after / after 100 steps)"));
+        double reference = rss.GetValueOrDefault(100, double.NaN);
+        foreach (var (step, megabytes) in rss)
+        {
+            double growth = megabytes / reference - 1;
+            rows.Add(new("memory", "lenet5 training", $"RSS MB after {step:N0} steps", recipe.BatchSize, megabytes,
+                         step == 100 ? null : megabytes / reference, null, null,
+                         step == 100 ? "" : $"growth {100 * growth:+0.0;-0.0}% since step 100" +
+                                            (step == settings.MemorySteps ? $"; managed heap {managed:F0} MB" : "")));
+        }
         rows.Add(new("memory", "lenet5 training", "peak RSS MB so far", recipe.BatchSize, ResidentMemory.PeakMegabytes(), null, null, null));
         Print("memory", "lenet5 training");
     }

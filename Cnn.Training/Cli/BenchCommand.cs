@@ -58,9 +58,9 @@ public static partial class Commands
         AtomicFile.WriteAllText(run.File("bench.json"), JsonSerializer.Serialize(
             new { machine, rows = runner.Rows.Select(r => new
             {
-                r.Section, r.Model, r.Variant, r.Batch,
+                section = r.Section, model = r.Model, variant = r.Variant, batch = r.Batch,
                 value = Finite(r.ImagesPerSecond), ratio = Finite(r.Ratio), gflops_per_s = Finite(r.GigaFlopsPerSecond),
-                fraction_of_matmul = Finite(r.FractionOfMatmul), r.Note,
+                fraction_of_matmul = Finite(r.FractionOfMatmul), note = r.Note,
             }) }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"\nWrote {run.File("bench.csv")} and bench.json");
         return 0;
