@@ -89,6 +89,22 @@ public static class Freezing
         }
     }
 
+    /// <summary>
+    /// <c>model.train(training)</c> with every batch norm kept in eval mode: their scale and shift still learn, but the
+    /// running statistics stay the pretrained ones. Keras's advice for fine-tuning after unfreezing: a few hundred new
+    /// images give noisy batch statistics, and re-estimating them undoes what the pretrained layers expect.
+    /// </summary>
+    public static void SetTrainingModeKeepingNormStatistics(nn.Module model, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        model.train(training);
+        if (!training) return;
+        foreach (var (_, module) in model.named_modules())
+        {
+            if (module is BatchNorm norm) norm.eval();
+        }
+    }
+
     /// <summary>The parameters that still require gradients: what an optimizer should receive.</summary>
     public static IEnumerable<Parameter> TrainableParameters(nn.Module model)
     {

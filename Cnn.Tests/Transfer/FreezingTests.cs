@@ -42,6 +42,24 @@ public sealed class FreezingTests
     }
 
     [TestMethod]
+    public void KeepingNormStatisticsLeavesRunningStatsUntouchedWhileScaleAndShiftLearn()
+    {
+        using var model = ModelRegistry.Create("resnet18", 10);
+        Freezing.SetTrainingModeKeepingNormStatistics(model, true);
+        Assert.IsTrue(model.training);
+        var bn = (BatchNorm2d)model.named_modules().Single(m => m.name == "layer1.0.bn1").module;
+        Assert.IsFalse(bn.training);
+        using var before = bn.running_mean!.clone();
+        var optimizer = torch.optim.SGD(model.parameters(), 0.1);
+        using (var x = torch.randn(2, 3, 64, 64) * 5 + 3)
+        using (var loss = model.call(x).pow(2).mean())
+            loss.backward();
+        optimizer.step();
+        Assert.IsTrue(torch.equal(before, bn.running_mean!).all().item<bool>(), "running statistics must not move");
+        Assert.IsTrue(bn.weight!.grad is not null && bn.weight.grad.abs().sum().item<float>() > 0, "the scale still learns");
+    }
+
+    [TestMethod]
     [TestCategory("Slow")]
     public void FreezeFirst_Vgg16_SixteenLayersThirteenAreTheConvolutions()
     {

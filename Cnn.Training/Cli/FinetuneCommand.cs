@@ -30,10 +30,13 @@ public static partial class Commands
         int batchSize = a.Int("batch-size", 32, "batch size", 1);
         int workers = a.Int("workers", 2, "data-loading threads", 1);
         bool augment = a.Flag("augment", "random crops and flips while training");
+        string normStatistics = a.String("bn-stats", "keep", "after unfreezing: keep the pretrained batch-norm statistics, or update them from your data")!;
         string runs = a.String("out", "runs", "folder that receives the run folder")!;
         var (device, seed) = Runtime(a);
         if (a.Help) { Console.WriteLine(a.Usage("finetune --weights FILE|builtin [--model NAME] --data FOLDER --freeze all-but-head")); return 0; }
         a.EnsureNoUnknown();
+        if (normStatistics is not ("keep" or "update"))
+            throw new UsageException($"--bn-stats: expected keep or update; found '{normStatistics}'");
 
         var (trainSet, testSet, source) = DataSetup.Load(data, 0.2, seed, BadDataPolicy.Fail);
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
@@ -69,7 +72,8 @@ public static partial class Commands
         var (trainLoader, testLoader, mean, std) = Loaders(data, trainSet, testSet, model, size, augment, batchSize, workers, seed);
         info = info with { InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std };
         var run = RunFolder.Create(runs, modelName);
-        run.WriteCommand(Environment.GetCommandLineArgs().Skip(1), new { weights, modelName, data, freeze, epochs, unfreezeEpochs, lr, lowerLr, perClass, size });
+        run.WriteCommand(Environment.GetCommandLineArgs().Skip(1),
+                         new { weights, modelName, data, freeze, epochs, unfreezeEpochs, lr, lowerLr, perClass, size, normStatistics });
         Console.WriteLine($"Fine-tuning {modelName} from {weights} on {source}: {trainSet.Count} training, {testSet.Count} held-out images, {classes} classes");
         Console.WriteLine($"Frozen: {frozen} parameter tensors ({freeze}); trainable parameters {Freezing.TrainableParameters(model).Sum(p => p.numel()):N0}");
         Console.WriteLine($"Run folder: {run.Path}");
@@ -84,7 +88,10 @@ public static partial class Commands
                 .Select(g => new ParameterGroup(g.Parameters.ToList(), g.LearningRate));
             var stage2 = new RunFolder(Path.Combine(run.Path, "unfrozen"));
             var config2 = config with { Epochs = unfreezeEpochs, LearningRate = lowerLr };
-            result = new Trainer(model, config2, trainLoader, testLoader, stage2, info, groups).Fit();
+            Action<TorchSharp.torch.nn.Module, bool> mode = normStatistics == "keep"
+                ? Freezing.SetTrainingModeKeepingNormStatistics
+                : Freezing.SetTrainingMode;
+            result = new Trainer(model, config2, trainLoader, testLoader, stage2, info, groups, mode).Fit();
             Console.WriteLine($"Stage 2 (all layers, discriminative rates): held-out top-1 {100 * result.LastValidation!.Top1:F2}%");
         }
         Weights.Save(model, run.File("model.pt"));
