@@ -161,6 +161,7 @@ public sealed class Trainer
                 row["val_top1"] = lastValidation.Top1;
                 row["val_top5"] = lastValidation.Top5;
             }
+            ResidentMemory.ReleaseFreeNativeMemory();
             row["rss_mb"] = ResidentMemory.CurrentMegabytes();
             run.AppendEpoch(row);
 
