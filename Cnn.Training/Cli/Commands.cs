@@ -149,7 +149,7 @@ public static partial class Commands
         {
             var argv = Environment.GetCommandLineArgs().Skip(1).ToArray();
             run.WriteCommand(argv, config);
-            AtomicFile.WriteAllText(run.File("command.json"), System.Text.Json.JsonSerializer.Serialize(OriginalArgs(a)));
+            AtomicFile.WriteAllText(run.File("command.json"), System.Text.Json.JsonSerializer.Serialize(OriginalArgs()));
         }
         var summary = ModelSummary.Of(model, [model.Input.Channels, size, size]);
         Console.WriteLine($"Model {modelName}: {summary.TotalParameters:N0} parameters, {summary.TotalMacs / 1e6:N1} M MACs per {size}x{size} image, {summary.WeightLayerCount} weight layers");
@@ -211,7 +211,7 @@ public static partial class Commands
     static string Key(string option) => option.Split('=')[0].Trim().ToLowerInvariant();
 
     /// <summary>The command line as given, without --resume, so a resumed run rebuilds the same configuration.</summary>
-    static string[] OriginalArgs(Args a)
+    static string[] OriginalArgs()
     {
         var argv = Environment.GetCommandLineArgs().Skip(1).ToList();
         if (argv.Count > 0 && argv[0] == "train") argv.RemoveAt(0);

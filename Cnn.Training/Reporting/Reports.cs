@@ -45,7 +45,11 @@ public static class Reports
     public static string ConfusionText(long[,] confusion, IReadOnlyList<string> classes)
     {
         int n = confusion.GetLength(0);
-        string Short(int i) => (i < classes.Count ? classes[i] : i.ToString()) is var s && s.Length > 8 ? s[..8] : (i < classes.Count ? classes[i] : i.ToString());
+        string Short(int i)
+        {
+            string name = i < classes.Count ? classes[i] : i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return name.Length > 8 ? name[..8] : name;
+        }
         var sb = new StringBuilder($"{"true\\pred",-10}");
         for (int j = 0; j < n; j++) sb.Append($"{Short(j),9}");
         sb.AppendLine();

@@ -30,7 +30,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-MASK32 = 0xFFFFFFFF
+import deterministic
+from deterministic import hash_uniform
+
 INPUT_K = 1000000
 INPUT_SHAPE = [2, 1, 32, 32]
 FIXTURE_SALT = 0          # weights of the files written here
@@ -55,32 +57,9 @@ class LeNet5(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
-def hash_uniform(k, n):
-    """u[i], i < n: uint32 hash of (k, i) mapped exactly to float64 in [-1, 1) (as make_zoo_fixtures.py)."""
-    c0 = (k * 0x9E3779B1 + 0x165667B1) & MASK32
-    x = np.arange(n, dtype=np.uint32)
-    x *= np.uint32(0x85EBCA77)
-    x += np.uint32(c0)
-    x ^= x >> np.uint32(15)
-    x *= np.uint32(0x2C1B3C6D)
-    x ^= x >> np.uint32(12)
-    x *= np.uint32(0x297A2D39)
-    x ^= x >> np.uint32(15)
-    x >>= np.uint32(8)
-    return x.astype(np.float64) * (1.0 / 8388608.0) - 1.0
-
-
 def deterministic_tensor(k, key, shape):
-    """State-dict tensor number k: weights u * sqrt(6 / fan_in), 1-D biases 0.05 * u (float64, then float32)."""
-    n = int(np.prod(shape))
-    u = hash_uniform(k, n)
-    if len(shape) >= 2:
-        v = u * math.sqrt(6.0 / (n // shape[0]))
-    elif key.endswith("bias"):
-        v = 0.05 * u
-    else:
-        raise ValueError("no rule for %s %r" % (key, shape))
-    return torch.from_numpy(v.astype(np.float32).reshape(shape))
+    """State-dict tensor number k by the shared formula (weights u * sqrt(6 / fan_in), 1-D biases 0.05 * u)."""
+    return torch.from_numpy(deterministic.deterministic_tensor(k, key, shape))
 
 
 def deterministic_lenet(salt):
