@@ -41,10 +41,13 @@ public static class Plots
 
     static SKFont Font(float size) => new(SKTypeface.Default, size);
 
-    /// <summary>A line chart of metrics.csv columns against the epoch.</summary>
+    /// <summary>
+    /// A line chart of metrics.csv columns against the epoch: y ticks at round steps (1, 2 or 5 x 10^k), and the legend
+    /// in a margin of its own so it never covers a curve.
+    /// </summary>
     public static SKBitmap Curves(string title, IReadOnlyList<Dictionary<string, double>> rows, string[] columns, bool percent)
     {
-        const int w = 720, h = 420, left = 70, right = 20, top = 40, bottom = 50;
+        const int w = 760, h = 420, left = 70, right = 150, top = 40, bottom = 50;
         var bitmap = new SKBitmap(w, h);
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
@@ -52,33 +55,44 @@ public static class Plots
             .Select(c => (c, rows.Select(r => (X: r["epoch"], Y: r.GetValueOrDefault(c, double.NaN) * (percent ? 100 : 1))).Where(p => double.IsFinite(p.Y)).ToList()))
             .ToList();
         var ys = series.SelectMany(s => s.Item2.Select(p => p.Y)).DefaultIfEmpty(0).ToList();
-        double yMin = ys.Min(), yMax = ys.Max();
-        if (yMax - yMin < 1e-9) { yMin -= 1; yMax += 1; }
+        var (yMin, yMax, step) = RoundRange(ys.Min(), ys.Max());
         double xMax = Math.Max(2, rows.Max(r => r["epoch"]));
         float X(double x) => (float)(left + (x - 1) / (xMax - 1) * (w - left - right));
         float Y(double y) => (float)(top + (yMax - y) / (yMax - yMin) * (h - top - bottom));
-        using var axis = new SKPaint { Color = SKColors.Gray, StrokeWidth = 1, IsAntialias = true };
+        using var axis = new SKPaint { Color = SKColors.LightGray, StrokeWidth = 1, IsAntialias = true };
         using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         using var font = Font(14);
         canvas.DrawText(title, left, 24, SKTextAlign.Left, font, text);
-        for (int i = 0; i <= 4; i++)
+        string format = "F" + Math.Max(0, -(int)Math.Floor(Math.Log10(step)));
+        for (double v = yMin; v <= yMax + step / 2; v += step)
         {
-            double v = yMin + (yMax - yMin) * i / 4;
             canvas.DrawLine(left, Y(v), w - right, Y(v), axis);
-            canvas.DrawText(v.ToString(percent ? "F1" : "F3"), 5, Y(v) + 4, SKTextAlign.Left, font, text);
+            canvas.DrawText(v.ToString(format, System.Globalization.CultureInfo.InvariantCulture), left - 8, Y(v) + 5, SKTextAlign.Right, font, text);
         }
-        canvas.DrawText("epoch", w / 2f, h - 10, SKTextAlign.Left, font, text);
-        for (int e = 1; e <= (int)xMax; e += Math.Max(1, (int)xMax / 10)) canvas.DrawText(e.ToString(), X(e) - 4, h - bottom + 18, SKTextAlign.Left, font, text);
+        canvas.DrawText("epoch", left + (w - left - right) / 2f, h - 10, SKTextAlign.Center, font, text);
+        for (int e = 1; e <= (int)xMax; e += Math.Max(1, (int)xMax / 10))
+            canvas.DrawText(e.ToString(System.Globalization.CultureInfo.InvariantCulture), X(e), h - bottom + 18, SKTextAlign.Center, font, text);
         for (int s = 0; s < series.Count; s++)
         {
             using var pen = new SKPaint { Color = Palette[s % Palette.Length], StrokeWidth = 2.5f, IsAntialias = true, Style = SKPaintStyle.Stroke };
             var points = series[s].Item2;
             for (int i = 1; i < points.Count; i++) canvas.DrawLine(X(points[i - 1].X), Y(points[i - 1].Y), X(points[i].X), Y(points[i].Y), pen);
             foreach (var p in points) canvas.DrawCircle(X(p.X), Y(p.Y), 3, pen);
-            using var label = new SKPaint { Color = pen.Color, IsAntialias = true };
-            canvas.DrawText(series[s].c, w - right - 110, top + 18 + 18 * s, SKTextAlign.Left, font, label);
+            float legendY = top + 10 + 22 * s;
+            canvas.DrawLine(w - right + 16, legendY, w - right + 40, legendY, pen);
+            canvas.DrawText(series[s].c, w - right + 48, legendY + 5, SKTextAlign.Left, font, text);
         }
         return bitmap;
+    }
+
+    /// <summary>The data range widened to multiples of a round step (1, 2 or 5 x 10^k) giving 2 to 6 intervals.</summary>
+    public static (double Min, double Max, double Step) RoundRange(double min, double max)
+    {
+        if (max - min < 1e-9) { min -= 1; max += 1; }
+        double raw = (max - min) / 4;
+        double magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        double step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(f => f * magnitude).First(s => s >= raw);
+        return (Math.Floor(min / step) * step, Math.Ceiling(max / step) * step, step);
     }
 
     /// <summary>The confusion matrix as a heat map, rows normalised, counts printed in each cell.</summary>
