@@ -97,10 +97,13 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         return (timing["mm"] * 2.0 * n * n * n / 1e9, timing["conv"] * 2.0 * 4096 * 1024 * 1024 / 1e9);
     }
 
+    static ZooModel Create(BenchModel spec)
+        => ModelRegistry.Create(spec.Name, spec.Classes ?? ModelRegistry.Get(spec.Name).DefaultClasses, ModelOptions.Parse(spec.Options));
+
+    /// <summary>The model, the benchmark's batch shape for it, and its multiply-accumulates per image (one summary pass).</summary>
     (ZooModel Model, long[] Shape, double Macs) Build(BenchModel spec)
     {
-        var model = ModelRegistry.Create(spec.Name, spec.Classes ?? ModelRegistry.Get(spec.Name).DefaultClasses,
-                                         ModelOptions.Parse(spec.Options));
+        var model = Create(spec);
         int size = spec.InputSize ?? model.Input.Height;
         long[] image = [model.Input.Channels, size, size];
         double macs = ModelSummary.Of(model, image).TotalMacs;
@@ -109,7 +112,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
 
     ZooModel Copy(BenchModel spec, ZooModel source)
     {
-        var copy = Build(spec).Model;
+        var copy = Create(spec);
         using var _ = no_grad();
         var from = source.state_dict();
         foreach (var (key, tensor) in copy.state_dict()) tensor.copy_(from[key]);
