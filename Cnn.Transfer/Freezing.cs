@@ -77,17 +77,8 @@ public static class Freezing
     /// would change what it computes. Batch norms without affine parameters follow <paramref name="training"/>.
     /// </summary>
     public static void SetTrainingMode(nn.Module model, bool training)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        model.train(training);
-        if (!training) return;
-        foreach (var (_, module) in model.named_modules())
-        {
-            if (module is not BatchNorm norm) continue;
-            var parameters = norm.parameters().ToList();
-            if (parameters.Count > 0 && parameters.All(p => !p.requires_grad)) norm.eval();
-        }
-    }
+        => TrainWithNormsInEval(model, training, norm => norm.parameters().ToList() is { Count: > 0 } parameters
+                                                         && parameters.All(p => !p.requires_grad));
 
     /// <summary>
     /// <c>model.train(training)</c> with every batch norm kept in eval mode: their scale and shift still learn, but the
@@ -95,13 +86,17 @@ public static class Freezing
     /// images give noisy batch statistics, and re-estimating them undoes what the pretrained layers expect.
     /// </summary>
     public static void SetTrainingModeKeepingNormStatistics(nn.Module model, bool training)
+        => TrainWithNormsInEval(model, training, _ => true);
+
+    /// <summary><c>model.train(training)</c>; when training, the batch norms <paramref name="keepInEval"/> picks go back to eval.</summary>
+    private static void TrainWithNormsInEval(nn.Module model, bool training, Func<BatchNorm, bool> keepInEval)
     {
         ArgumentNullException.ThrowIfNull(model);
         model.train(training);
         if (!training) return;
         foreach (var (_, module) in model.named_modules())
         {
-            if (module is BatchNorm norm) norm.eval();
+            if (module is BatchNorm norm && keepInEval(norm)) norm.eval();
         }
     }
 

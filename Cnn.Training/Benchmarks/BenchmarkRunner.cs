@@ -52,6 +52,7 @@ public sealed record BenchRow(string Section, string Model, string Variant, int 
 public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
 {
     readonly List<BenchRow> rows = [];
+    readonly Dictionary<string, double> macsByLabel = [];
     double ceilingGflops;
 
     public IReadOnlyList<BenchRow> Rows => rows;
@@ -100,23 +101,45 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
     static ZooModel Create(BenchModel spec)
         => ModelRegistry.Create(spec.Name, spec.Classes ?? ModelRegistry.Get(spec.Name).DefaultClasses, ModelOptions.Parse(spec.Options));
 
-    /// <summary>The model, the benchmark's batch shape for it, and its multiply-accumulates per image (one summary pass).</summary>
+    /// <summary>The model, the benchmark's batch shape for it, and its multiply-accumulates per image (one summary
+    /// pass per model, shared by the inference and training sections).</summary>
     (ZooModel Model, long[] Shape, double Macs) Build(BenchModel spec)
     {
         var model = Create(spec);
         int size = spec.InputSize ?? model.Input.Height;
         long[] image = [model.Input.Channels, size, size];
-        double macs = ModelSummary.Of(model, image).TotalMacs;
+        if (!macsByLabel.TryGetValue(spec.Label, out double macs))
+            macsByLabel[spec.Label] = macs = ModelSummary.Of(model, image).TotalMacs;
         return (model, [settings.Batch, .. image], macs);
     }
 
-    ZooModel Copy(BenchModel spec, ZooModel source)
+    /// <summary>A second instance of the same network with the same weights.</summary>
+    static ZooModel Copy(BenchModel spec, ZooModel source)
     {
         var copy = Create(spec);
-        using var _ = no_grad();
-        var from = source.state_dict();
-        foreach (var (key, tensor) in copy.state_dict()) tensor.copy_(from[key]);
+        var missing = ReferenceModels.CopyWeights(source, copy);
+        if (missing.Count > 0) throw new InvalidOperationException($"{spec.Label}: copy lacks {string.Join(", ", missing)}");
         return copy;
+    }
+
+    /// <summary>
+    /// Times <paramref name="cases"/> interleaved and records a row each: images/s, the ratio to the case named
+    /// "torchvision port" when there is one, and FLOP/s from <paramref name="flopsPerImage"/>.
+    /// </summary>
+    void Record(string section, BenchModel spec, IReadOnlyList<TimedCase> cases, double flopsPerImage, string note,
+                Func<string, string> variantName)
+    {
+        const string reference = "torchvision port";
+        log($"{section} {spec.Label}: {string.Join(", ", cases.Select(c => c.Name))}");
+        var timing = Interleaved.ImagesPerSecond(cases, settings.Warmup, settings.Repeats, settings.SampleSeconds);
+        foreach (var c in cases)
+        {
+            double? ratio = timing.TryGetValue(reference, out double port) ? timing[c.Name] / port : null;
+            double gflops = timing[c.Name] * flopsPerImage / 1e9;
+            rows.Add(new(section, spec.Label, variantName(c.Name), c.Images, timing[c.Name], ratio, gflops, gflops / ceilingGflops,
+                         c.Name == reference ? note : ""));
+        }
+        Print(section, spec.Label);
     }
 
     nn.Module<Tensor, Tensor>? Reference(BenchModel spec, ZooModel zoo, out string note)
@@ -148,20 +171,12 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         };
         if (reference is not null)
             cases.Add(new("torchvision port", () => { using var _ = no_grad(); reference.call(x).Dispose(); }, images));
-        log($"inference {spec.Label}: {string.Join(", ", cases.Select(c => c.Name))} ({optimized.Description}, {optimized.FoldedBatchNorms} BNs folded)");
-        var timing = Interleaved.ImagesPerSecond(cases, settings.Warmup, settings.Repeats, settings.SampleSeconds);
-        foreach (var c in cases)
-        {
-            double? ratio = reference is null ? null : timing[c.Name] / timing["torchvision port"];
-            double gflops = timing[c.Name] * 2 * macs / 1e9;
-            string variant = c.Name == "zoo optimized" ? $"zoo optimized ({optimized.Description})" : c.Name;
-            rows.Add(new("inference", spec.Label, variant, images, timing[c.Name], ratio, gflops, gflops / ceilingGflops,
-                         c.Name == "torchvision port" ? note : ""));
-        }
+        log($"{spec.Label}: zoo optimized = {optimized.Description}, {optimized.FoldedBatchNorms} BNs folded");
+        Record("inference", spec, cases, 2 * macs, note,
+               name => name == "zoo optimized" ? $"zoo optimized ({optimized.Description})" : name);
         plain.Dispose();
         optimized.Dispose();
         reference?.Dispose();
-        Print("inference", spec.Label);
     }
 
     void Training(BenchModel spec)
@@ -195,22 +210,13 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
             new("zoo, channels-last batches" + (auto ? " (Trainer default here)" : ""), Step(channelsLast, xLast), images),
         };
         if (reference is not null) cases.Add(new("torchvision port", Step(reference, x), images));
-        log($"training {spec.Label}: {string.Join(", ", cases.Select(c => c.Name))} (forward + backward + SGD step)");
-        var timing = Interleaved.ImagesPerSecond(cases, settings.Warmup, settings.Repeats, settings.SampleSeconds);
-        foreach (var c in cases)
-        {
-            double? ratio = reference is null ? null : timing[c.Name] / timing["torchvision port"];
-            double gflops = timing[c.Name] * 6 * macs / 1e9;   // backward costs about twice the forward pass
-            string variant = c.Name == "zoo" && !auto ? "zoo (Trainer default here)" : c.Name;
-            rows.Add(new("training", spec.Label, variant, images, timing[c.Name], ratio, gflops, gflops / ceilingGflops,
-                         c.Name == "torchvision port" ? note : ""));
-        }
+        // Forward + backward + SGD step; the backward pass costs about twice the forward.
+        Record("training", spec, cases, 6 * macs, note, name => name == "zoo" && !auto ? "zoo (Trainer default here)" : name);
         rows.Add(new("memory", spec.Label, "RSS MB while training (steady, after the timed steps)", images,
                      ResidentMemory.CurrentMegabytes(), null, null, null));
         zoo.Dispose();
         channelsLast.Dispose();
         reference?.Dispose();
-        Print("training", spec.Label);
     }
 
     void Loaders()

@@ -173,14 +173,8 @@ public static class ImageCodec
     }
 
     /// <summary>
-    /// Encodes a 1- or 3-channel image with values in [0, 1] as PNG: grey as an 8-bit grey PNG, RGB as opaque RGBA.
-    /// Values are rounded to the nearest byte, which inverts the readers' byte / 255 exactly.
-    /// </summary>
-    public static byte[] EncodePng(ImageData image, string what) => Encode(image, ImageFileFormat.Png, what);
-
-    /// <summary>
-    /// Encodes a 1- or 3-channel image with values in [0, 1]: PNG is lossless (the readers' byte / 255 is inverted
-    /// exactly), JPEG is written at quality 95.
+    /// Encodes a 1- or 3-channel image with values in [0, 1]: grey as 8-bit grey, RGB as opaque RGBA. Values are rounded
+    /// to the nearest byte; PNG is lossless (the readers' byte / 255 is inverted exactly), JPEG is written at quality 95.
     /// </summary>
     public static byte[] Encode(ImageData image, ImageFileFormat format, string what)
     {

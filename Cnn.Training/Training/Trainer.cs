@@ -237,7 +237,6 @@ public sealed class Trainer
                $" | {r["train_images_per_sec"]:F0} img/s | RSS {r["rss_mb"]:F0} MB{(improved ? " | best so far" : "")}";
     }
 
-
     /// <summary>Evaluates in eval mode under no_grad: loss, top-1, top-5 and the confusion matrix.</summary>
     public static EvaluationResult Evaluate(nn.Module<Tensor, Tensor> model, DataLoader loader, Device device, int numClasses,
                                             double labelSmoothing = 0, MemoryLayout layout = MemoryLayout.Auto)

@@ -50,10 +50,9 @@ public static class BatchNormFolding
 
     private static void FoldInto(Conv2d conv, BatchNorm2d norm)
     {
-        long channels = conv.weight!.shape[0];
-        var options = (conv.weight.dtype, conv.weight.device);
-        var gamma = norm.weight ?? ones(channels, options.dtype, options.device);
-        var beta = norm.bias ?? zeros(channels, options.dtype, options.device);
+        var (channels, dtype, device) = (conv.weight!.shape[0], conv.weight.dtype, conv.weight.device);
+        var gamma = norm.weight ?? ones(channels, dtype, device);
+        var beta = norm.bias ?? zeros(channels, dtype, device);
         var (weight, bias) = nn.utils.fuse_conv_bn_weights(
             conv.weight, conv.bias, norm.running_mean!, norm.running_var!, norm.eps, gamma, beta, transpose: false);
         weight.requires_grad = false;

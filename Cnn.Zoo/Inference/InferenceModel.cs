@@ -9,11 +9,7 @@ namespace Cnn.Zoo.Inference;
 /// <param name="Layout">Convolution weights and each input batch in channels-last layout (<see cref="MemoryFormat"/>);
 /// Auto decides from the model's standard input size.</param>
 /// <param name="InferenceMode">Run under <c>torch.inference_mode()</c>: no autograd records, no version counters.</param>
-public sealed record InferenceOptions(bool FoldBatchNorm = true, MemoryLayout Layout = MemoryLayout.Auto, bool InferenceMode = true)
-{
-    /// <summary>Nothing changed: the plain model in eval mode (what a reference implementation runs).</summary>
-    public static InferenceOptions None { get; } = new(false, MemoryLayout.Nchw, false);
-}
+public sealed record InferenceOptions(bool FoldBatchNorm = true, MemoryLayout Layout = MemoryLayout.Auto, bool InferenceMode = true);
 
 /// <summary>
 /// A zoo model prepared for prediction only: batch norms folded, channels-last layout, and inference mode.
