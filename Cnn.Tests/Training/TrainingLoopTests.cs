@@ -164,6 +164,20 @@ public sealed class CommandLineTests
     }
 
     [TestMethod]
+    public void BadBnStatsSkipModelsLayoutAndFormatValuesAreExplained()
+    {
+        var stats = Run("finetune", "--bn-stats", "sometimes");
+        Assert.AreEqual(2, stats.Code);
+        StringAssert.Contains(stats.Error, "--bn-stats: expected keep or update; found 'sometimes'");
+        var skip = Run("bench", "--skip", "inference");
+        Assert.AreEqual(2, skip.Code);
+        StringAssert.Contains(skip.Error, "--skip: expected training, loader or memory; found 'inference'");
+        StringAssert.Contains(Run("bench", "--models", "resnet51").Error, "resnet18_cifar");
+        StringAssert.Contains(Run("train", "--layout", "nhwc").Error, "auto, channelslast, nchw");
+        StringAssert.Contains(Run("export-images", "--out", "x", "--format", "gif").Error, "png, jpeg");
+    }
+
+    [TestMethod]
     public void VerbsThatNeedACheckpointOrAModelSaySo()
     {
         StringAssert.Contains(Run("predict", "digit.png").Error, "predict needs --checkpoint FILE");
