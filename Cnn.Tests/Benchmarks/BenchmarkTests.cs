@@ -48,7 +48,7 @@ public sealed class BenchmarkTests
     [TestMethod]
     public void AnUnknownModelNamesTheChoices()
     {
-        var error = Assert.ThrowsExactly<UsageException>(() => BenchModel.Parse("resnet51"));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => BenchModel.Parse("resnet51"));
         StringAssert.Contains(error.Message, "resnet18_cifar");
         StringAssert.Contains(error.Message, "resnet50");
         Assert.AreEqual("resnet18", BenchModel.Parse("resnet18_cifar").Name);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Cnn.Training.Cli;
 using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
@@ -33,7 +32,7 @@ public sealed record BenchModel(string Label, string Name, string[] Options, int
     public static BenchModel Parse(string label)
         => Defaults.FirstOrDefault(m => m.Label == label)
            ?? (ModelRegistry.Names.Contains(label) ? new BenchModel(label, label, [])
-               : throw new UsageException($"--models: '{label}' is not a model; expected any of {string.Join(", ", Defaults.Select(d => d.Label).Concat(ModelRegistry.Names).Distinct())}"));
+               : throw new ArgumentException($"--models: '{label}' is not a model; expected any of {string.Join(", ", Defaults.Select(d => d.Label).Concat(ModelRegistry.Names).Distinct())}"));
 }
 
 /// <summary>What the benchmark measures and how long it tries.</summary>

@@ -1,6 +1,5 @@
-using Cnn.Training.Training;
 
-namespace Cnn.Training.Cli;
+namespace Cnn.Training.Training;
 
 /// <summary>Sensible defaults per model, used for every option the user does not give.</summary>
 /// <param name="ModelOptions">Model options applied unless the user sets them (<c>key=value</c>).</param>

@@ -1,7 +1,6 @@
-using Cnn.Training.Data;
 using Cnn.Zoo.Models;
 
-namespace Cnn.Training.Cli;
+namespace Cnn.Training.Data;
 
 /// <summary>Finds the data a verb names and builds the transforms that fit it to a model.</summary>
 public static class DataSetup
@@ -30,12 +29,12 @@ public static class DataSetup
         string folder = data;
         if (data is "mnist" or "fashion-mnist")
         {
-            string root = RepositoryData() ?? throw new UsageException(
+            string root = RepositoryData() ?? throw new ArgumentException(
                 $"--data {data}: the shipped data/ folder was not found above {Directory.GetCurrentDirectory()}; pass a folder instead");
             folder = Path.Combine(root, data);
         }
         if (!Directory.Exists(folder))
-            throw new UsageException($"--data: expected mnist, fashion-mnist or a folder; '{data}' is neither");
+            throw new ArgumentException($"--data: expected mnist, fashion-mnist or a folder; '{data}' is neither");
         bool Has(string prefix) => Directory.EnumerateFiles(folder).Any(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal));
         if (Has("train-images-idx3-ubyte"))
         {
@@ -75,7 +74,7 @@ public static class DataSetup
         var common = new List<ITransform>();
         if (sample.Channels == 1 && input.Channels == 3) common.Add(Transforms.GreyToRgb());
         else if (sample.Channels != input.Channels)
-            throw new UsageException($"the data has {sample.Channels}-channel images but the model expects {input.Channels}");
+            throw new ArgumentException($"the data has {sample.Channels}-channel images but the model expects {input.Channels}");
         var train = new List<ITransform>(common);
         var eval = new List<ITransform>(common);
         int side = Math.Min(sample.Height, sample.Width);
