@@ -87,19 +87,24 @@ internal static class WeightFiles
                 throw new InvalidDataException(
                     $"'{path}' is not {expected}: it does not start with a zip signature ({probe.Length} bytes). " +
                     "Files from PyTorch < 1.6 or saved with _use_new_zipfile_serialization=False must be re-saved with a current torch.save.");
-            bool hasPickle;
+            byte[]? pickle;
+            string entryName = "data.pkl";
             try
             {
                 probe.Position = 0;
                 using var archive = new ZipArchive(probe, ZipArchiveMode.Read, leaveOpen: true);
-                hasPickle = archive.Entries.Any(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal));
+                var entry = archive.Entries.FirstOrDefault(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal));
+                pickle = entry is null ? null : ReadEntry(entry);
+                entryName = entry?.FullName ?? entryName;
             }
             catch (InvalidDataException e)
             {
                 throw new InvalidDataException($"'{path}' is truncated or corrupt, expected {expected}: {e.Message}", e);
             }
-            if (!hasPickle)
+            if (pickle is null)
                 throw new InvalidDataException($"'{path}' is a zip archive but not {expected}: it has no data.pkl");
+            // Before anything is unpickled: a pickle that imports code (os.system, eval, ...) is refused here.
+            PickleGuard.Check(pickle, path, entryName);
         }
 
         Hashtable root;
@@ -121,6 +126,14 @@ internal static class WeightFiles
             DisposeAll(root, keep: null);
             throw;
         }
+    }
+
+    static byte[] ReadEntry(ZipArchiveEntry entry)
+    {
+        using var stream = entry.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
     }
 
     /// <summary>
