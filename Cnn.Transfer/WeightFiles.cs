@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections;
 using System.IO.Compression;
+using System.Text;
 using System.Text.Json;
 using Razorvine.Pickle;
 using TorchSharp.PyBridge;
@@ -211,6 +212,8 @@ internal static class WeightFiles
         ["BOOL"] = (ScalarType.Bool, 1),
     };
 
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     static Dictionary<string, Tensor> ReadSafetensors(string path)
     {
         ValidateSafetensors(path);
@@ -248,11 +251,13 @@ internal static class WeightFiles
         JsonDocument document;
         try
         {
+            // JsonDocument accepts invalid UTF-8 inside strings and fails only when a name is read; check it all first.
+            _ = StrictUtf8.GetCharCount(header);
             document = JsonDocument.Parse(header);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or DecoderFallbackException)
         {
-            throw new InvalidDataException($"'{path}' has a corrupt safetensors header (not valid JSON: {e.Message}); {expected}", e);
+            throw new InvalidDataException($"'{path}' has a corrupt safetensors header (not valid UTF-8 JSON: {e.Message}); {expected}", e);
         }
         using (document)
         {
