@@ -174,9 +174,8 @@ public static class Checkpoint
         byte[] actual = hash.GetHashAndReset();
         if (!actual.AsSpan().SequenceEqual(stored))
             throw new InvalidDataException(
-                $"{path}: damaged: the SHA-256 of its {DataSize(length - HashSize)} does not match the one stored at its end " +
-                $"(expected {Convert.ToHexStringLower(stored)[..16]}..., found {Convert.ToHexStringLower(actual)[..16]}...): " +
-                $"the file was truncated or changed after it was written; {Remedy}");
+                $"{path}: damaged: the SHA-256 of its first {DataSize(length - HashSize)} does not match the one stored in its " +
+                $"last {HashSize}: the file was truncated or changed after it was written; {Remedy}");
         stream.Position = position;
     }
 
