@@ -48,7 +48,11 @@ public static class DataSetup
         }
         var all = Datasets.ImageFolder(folder, policy);
         var (t, v) = Datasets.Split(all, validation, seed);
-        return (t, v, $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, {validation:P0} held out)");
+        string leftOut = all.LeftOut.Count == 0 ? "" :
+            $"; {DataFiles.Plural(all.LeftOut.Count, "unreadable file")} left out: " +
+            string.Join(", ", all.LeftOut.Take(3).Select(f => Path.GetRelativePath(folder, f.Path))) +
+            (all.LeftOut.Count > 3 ? $" and {DataFiles.Thousands(all.LeftOut.Count - 3)} more" : "");
+        return (t, v, $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, {validation:P0} held out{leftOut})");
     }
 
     /// <summary>Mean and standard deviation for normalisation: ImageNet's for RGB models, the data set's for grey.</summary>
@@ -64,17 +68,24 @@ public static class DataSetup
     }
 
     /// <summary>
-    /// Transforms from a sample's shape to the model's input: grey to RGB when the model wants colour, a small
+    /// Transforms from a sample's shape to the model's input: first the model's channel count (grey repeated for an RGB
+    /// model, colour reduced to PIL's grey level for a grey one: <see cref="Transforms.ToChannels"/>), then a small
     /// zero border when the model is only slightly larger (MNIST 28 -> LeNet's 32, as in the paper), otherwise resize
-    /// and crop (random-resized crop and flips when <paramref name="augment"/>), then normalisation.
+    /// and crop (random-resized crop and flips when <paramref name="augment"/>), then normalisation. Train, eval and
+    /// predict all build their transforms here, so they convert colours the same way.
     /// </summary>
     public static (ITransform Train, ITransform Eval) Pipeline(ImageData sample, InputSpec input, int size, float[] mean,
                                                                float[] std, bool augment)
     {
         var common = new List<ITransform>();
-        if (sample.Channels == 1 && input.Channels == 3) common.Add(Transforms.GreyToRgb());
-        else if (sample.Channels != input.Channels)
-            throw new ArgumentException($"the data has {sample.Channels}-channel images but the model expects {input.Channels}");
+        if (sample.Channels != input.Channels)
+        {
+            if (sample.Channels is not (1 or 3) || input.Channels is not (1 or 3))
+                throw new ArgumentException(
+                    $"the data has {sample.Channels}-channel images but the model expects {input.Channels}; " +
+                    "only grey (1) and RGB (3) convert into each other: use data with the model's channel count");
+            common.Add(Transforms.ToChannels(input.Channels));
+        }
         var train = new List<ITransform>(common);
         var eval = new List<ITransform>(common);
         int side = Math.Min(sample.Height, sample.Width);
@@ -96,7 +107,8 @@ public static class DataSetup
             eval.Add(Transforms.Resize(resize));
             eval.Add(Transforms.CenterCrop(size, size));
         }
-        if (augment && sample.Channels == 3) train.Add(Transforms.HorizontalFlip());
+        // Mirroring suits photographs, not digits or letters: only colour data for a colour model is flipped.
+        if (augment && sample.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
         train.Add(Transforms.Normalize(mean, std));
         eval.Add(Transforms.Normalize(mean, std));
         return (Transforms.Compose([.. train]), Transforms.Compose([.. eval]));
