@@ -1,3 +1,4 @@
+using Cnn.Zoo.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -65,7 +66,8 @@ public static class Weights
     /// <summary>
     /// Copies the tensors of <paramref name="stateDict"/> into the model's parameters and buffers with matching keys.
     /// <para>Keys equal to or under one of <paramref name="skipPrefixes"/> (e.g. the classifier's name) are ignored
-    /// on both sides. Strict: any missing, unexpected or wrong-shape key throws a <see cref="WeightLoadException"/>
+    /// on both sides, and so are the auxiliary heads of a model built without them (GoogLeNet's <c>aux1</c>,
+    /// <c>aux2</c>: torchvision's published file has them). Strict: any missing, unexpected or wrong-shape key throws a <see cref="WeightLoadException"/>
     /// whose report lists them all, and the model is left exactly as it was (everything is checked before anything is
     /// copied). Not strict: every key whose name and shape match is copied, the rest keep their values, and the
     /// report says which.</para>
@@ -80,10 +82,24 @@ public static class Weights
         return LoadCore(model, stateDict, strict, skipPrefixes, "a state dict");
     }
 
+    /// <summary>As <see cref="Load(nn.Module, Dictionary{string, Tensor}, bool, IEnumerable{string}?)"/>, with
+    /// <paramref name="source"/> naming where the tensors came from in the report.</summary>
+    public static LoadReport Load(nn.Module model, Dictionary<string, Tensor> stateDict, string source, bool strict = true,
+                                  IEnumerable<string>? skipPrefixes = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentNullException.ThrowIfNull(source);
+        return LoadCore(model, stateDict, strict, skipPrefixes, source);
+    }
+
     static LoadReport LoadCore(nn.Module model, Dictionary<string, Tensor> source, bool strict,
                                IEnumerable<string>? skipPrefixes, string sourceName)
     {
-        string[] skip = StateKeys.CheckPrefixes(skipPrefixes ?? [], nameof(skipPrefixes));
+        // A model built without its auxiliary heads (GoogLeNet's default) takes a file made with them, as
+        // torchvision's builder does for its published GoogLeNet: the heads' keys are skipped and reported as such.
+        IEnumerable<string> absentHeads = model is IAuxiliaryClassifiers { HasAuxiliary: false } aux ? aux.AuxiliaryNames : [];
+        string[] skip = StateKeys.CheckPrefixes([.. skipPrefixes ?? [], .. absentHeads], nameof(skipPrefixes));
         bool Skipped(string key) => skip.Any(p => StateKeys.IsUnder(key, p));
 
         var target = model.state_dict();

@@ -50,7 +50,7 @@ public sealed class ConcurrentLoadingTests
         using var temp = new TempFolder();
         var data = MixedFolder(temp, perFormat: 10);
         var augment = Transforms.Compose(Transforms.RandomResizedCrop(16), Transforms.HorizontalFlip(), Transforms.Normalize(
-            Transforms.ImageNetMean, Transforms.ImageNetStd));
+            Cnn.Zoo.Preprocessing.ImageNet));
         static List<float[]> Epoch(DataLoader loader, int epoch)
         {
             var result = new List<float[]>();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cnn.Zoo;
 
 namespace Cnn.Training.Data;
 
@@ -19,10 +20,6 @@ public interface ITransform
 /// </summary>
 public static class Transforms
 {
-    /// <summary>ImageNet channel statistics used by every torchvision pretrained model.</summary>
-    public static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
-    public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
-
     /// <summary>The steps in order; the same generator is passed along, so each step's draws follow the previous step's.</summary>
     public static ITransform Compose(params ITransform[] steps)
     {
@@ -121,6 +118,14 @@ public static class Transforms
         if (std.Any(s => !(s > 0) || float.IsInfinity(s)))
             throw new ArgumentException($"Normalize needs positive finite stds; found [{Format(std)}]", nameof(std));
         return new NormalizeTransform([.. mean], [.. std]);
+    }
+
+    /// <summary>The normalisation of <paramref name="preprocessing"/>: its mean and std per channel, in float32 as
+    /// torchvision's <c>Normalize</c> computes them.</summary>
+    public static ITransform Normalize(Preprocessing preprocessing)
+    {
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        return Normalize([.. preprocessing.Mean.Select(m => (float)m)], [.. preprocessing.Std.Select(s => (float)s)]);
     }
 
     internal static string Format(float[] values) => string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
