@@ -29,7 +29,7 @@ public static class PredictCommand
             int size = (int)info.InputShape[^1];
             foreach (string file in files)
             {
-                var image = ImageCodec.Decode(file, trained.Input.Channels == 1 ? ColorMode.Grey : ColorMode.Rgb);
+                var image = ImageCodec.Decode(file, trained.Input.Channels);
                 var (_, transform) = DataSetup.Pipeline(image, trained.Input, size, info.Mean, info.Std, augment: false);
                 var x = transform.Apply(image, new Random(0));
                 using var scope = NewDisposeScope();
