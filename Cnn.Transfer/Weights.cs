@@ -1,3 +1,4 @@
+using Cnn.Zoo.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 

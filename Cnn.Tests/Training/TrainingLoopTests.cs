@@ -3,7 +3,7 @@ using Cnn.Training.Cli;
 using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Layers;
 using Cnn.Zoo.Models;
 using TorchSharp;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 

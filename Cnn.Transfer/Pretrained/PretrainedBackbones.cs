@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Layers;
 using Cnn.Zoo.Models;
 using TorchSharp.PyBridge;
