@@ -5,7 +5,8 @@ using TorchSharp.Modules;
 
 namespace Cnn.Transfer;
 
-/// <summary>One weight layer as papers count them, with the batch norm that normalises its output.</summary>
+/// <summary>One weight layer (numbered as <see cref="ModelSummary.WeightLayerCount"/> defines), with the batch norm that
+/// normalises its output.</summary>
 /// <param name="Number">1-based number in forward order (ModelSummary's numbering; shortcuts share their block's).</param>
 /// <param name="Module">The convolution's or linear layer's state-dict prefix.</param>
 /// <param name="Norm">The batch norm directly after it (<c>bn1</c> after <c>conv1</c>, <c>downsample.1</c> after
