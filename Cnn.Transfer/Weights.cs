@@ -1,4 +1,5 @@
 using Cnn.Zoo.Models;
+using Cnn.Zoo.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 

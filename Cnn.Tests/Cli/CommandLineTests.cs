@@ -116,7 +116,7 @@ public sealed class CommandLineTests
     [TestMethod]
     public void ResponseFilesAreExpanded()
     {
-        string folder = TestPaths.TempFolder("rsp");
+        string folder = new TempFolder("rsp").Path;
         string file = Path.Combine(folder, "args.rsp");
         File.WriteAllLines(file, ["--epochs", "many"]);
         var run = Run("train", "@" + file);
@@ -137,7 +137,7 @@ public sealed class CommandLineTests
     [TestMethod]
     public void TrainThenEvalAndPredictFromTheCheckpoint()
     {
-        string root = TestPaths.TempFolder("cli-train");
+        string root = new TempFolder("cli-train").Path;
         var train = Run("train", "--epochs", "1", "--train-per-class", "30", "--out", root, "--workers", "1");
         Assert.AreEqual(0, train.Code, train.Output + train.Error);
         string run = Directory.GetDirectories(root).Single();

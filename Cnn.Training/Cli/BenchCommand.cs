@@ -5,7 +5,7 @@ using System.Text.Json;
 using Cnn.Training.Benchmarks;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using TorchSharp;
 
 namespace Cnn.Training.Cli;

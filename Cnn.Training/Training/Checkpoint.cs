@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
