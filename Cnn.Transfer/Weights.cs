@@ -118,7 +118,8 @@ public static class Weights
 
         string modelName = model.GetName();
         if (strict && (missing.Count > 0 || unexpected.Count > 0 || mismatches.Count > 0))
-            throw new WeightLoadException(new LoadReport(sourceName, modelName, [], missing, unexpected, mismatches, skipped));
+            throw new WeightLoadException(new LoadReport(sourceName, modelName, [], missing, unexpected, mismatches, skipped,
+                                                         OtherArchitecture(modelName, source, loaded.Count, target.Count - skipped.Count)));
 
         // copy_ into a leaf that requires grad is only legal under no_grad; it never touches requires_grad, but
         // the flags are restored anyway so that no code path (now or after a TorchSharp change) can freeze a model.
@@ -133,6 +134,18 @@ public static class Weights
             foreach (var (parameter, requiresGrad) in flags) parameter.requires_grad = requiresGrad;
         }
         return new LoadReport(sourceName, modelName, loaded, missing, unexpected, mismatches, skipped);
+    }
+
+    /// <summary>
+    /// The registered architecture the file's keys match, when hardly any fit <paramref name="modelName"/> (under 90% of
+    /// its keys found): weights of another model. Null when most keys fit (a different head is the usual reason) or
+    /// when the best match is the model itself (same keys, other options).
+    /// </summary>
+    static ArchitectureMatch? OtherArchitecture(string modelName, Dictionary<string, Tensor> source, int fitting, int modelKeys)
+    {
+        if (fitting >= 0.9 * modelKeys && fitting >= 0.9 * source.Count) return null;
+        var match = ArchitectureMatch.Best(source.ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal));
+        return match is not null && match.Model != modelName ? match : null;
     }
 
     /// <summary>

@@ -49,7 +49,11 @@ public static class DataSetup
         }
         var all = Datasets.ImageFolder(folder, policy);
         var (t, v) = Datasets.Split(all, validation, seed);
-        return (t, v, $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, {validation:P0} held out)");
+        string leftOut = all.LeftOut.Count == 0 ? "" :
+            $"; {DataFiles.Plural(all.LeftOut.Count, "unreadable file")} left out: " +
+            string.Join(", ", all.LeftOut.Take(3).Select(f => Path.GetRelativePath(folder, f.Path))) +
+            (all.LeftOut.Count > 3 ? $" and {DataFiles.Thousands(all.LeftOut.Count - 3)} more" : "");
+        return (t, v, $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, {validation:P0} held out{leftOut})");
     }
 
     /// <summary>Mean and standard deviation for normalisation: ImageNet's for RGB models, the data set's for grey.</summary>
@@ -65,9 +69,11 @@ public static class DataSetup
     }
 
     /// <summary>
-    /// Transforms from a sample's shape to the model's input: grey to RGB when the model wants colour, a small
+    /// Transforms from a sample's shape to the model's input: first the model's channel count (grey repeated for an RGB
+    /// model, colour reduced to PIL's grey level for a grey one: <see cref="Transforms.ToChannels"/>), then a small
     /// zero border when the model is only slightly larger (MNIST 28 -> LeNet's 32, as in the paper), otherwise resize
-    /// and crop (random-resized crop and flips when <paramref name="augment"/>), then normalisation.
+    /// and crop (random-resized crop and flips when <paramref name="augment"/>), then normalisation. Train, eval and
+    /// predict all build their transforms here, so they convert colours the same way.
     /// <para>Evaluation sees the images at the scale training saw them. Without augmentation training resizes the
     /// shorter side to <paramref name="size"/> and centre-crops, and so does evaluation. With random-resized crops,
     /// which zoom in on average, evaluation resizes to size / 0.875 and centre-crops (torchvision's reference recipe).
@@ -96,7 +102,8 @@ public static class DataSetup
             int resize = augment && size >= 64 ? (int)Math.Round(size / 0.875) : size;
             return Pipeline(sample, input, new Preprocessing(resize, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment);
         }
-        if (augment && sample.Channels == 3) train.Add(Transforms.HorizontalFlip());
+        // Mirroring suits photographs, not digits or letters: only colour data for a colour model is flipped.
+        if (augment && sample.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
         train.Add(Transforms.Normalize(mean, std));
         eval.Add(Transforms.Normalize(mean, std));
         return (Transforms.Compose([.. train]), Transforms.Compose([.. eval]));
@@ -126,19 +133,22 @@ public static class DataSetup
         {
             train.Add(Transforms.RandomResizedCrop(crop));
             // Flips only for colour sources, as the size-driven pipeline does: the shipped grey sets include digits, which a mirror turns into non-digits.
-            if (sample.Channels == 3) train.Add(Transforms.HorizontalFlip());
+            if (sample.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
         }
         else train.AddRange(evalGeometry);
         train.Add(normalize);
         return (Transforms.Compose([.. train]), Transforms.Compose([.. common, .. evalGeometry, normalize]));
     }
 
+    /// <summary>The model's channel count: grey repeated for an RGB model, colour reduced to PIL's grey level for a grey one.</summary>
     static List<ITransform> ChannelSteps(ImageData sample, InputSpec input)
     {
-        if (sample.Channels == 1 && input.Channels == 3) return [Transforms.GreyToRgb()];
-        if (sample.Channels != input.Channels)
-            throw new ArgumentException($"the data has {sample.Channels}-channel images but the model expects {input.Channels}");
-        return [];
+        if (sample.Channels == input.Channels) return [];
+        if (sample.Channels is not (1 or 3) || input.Channels is not (1 or 3))
+            throw new ArgumentException(
+                $"the data has {sample.Channels}-channel images but the model expects {input.Channels}; " +
+                "only grey (1) and RGB (3) convert into each other: use data with the model's channel count");
+        return [Transforms.ToChannels(input.Channels)];
     }
 
     static float[] Floats(IEnumerable<double> values) => [.. values.Select(v => (float)v)];
