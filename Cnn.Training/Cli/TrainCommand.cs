@@ -184,10 +184,16 @@ public static class TrainCommand
         int workers, int seed)
     {
         var (mean, std) = DataSetup.Normalisation(data, model.Input.Channels);
-        var (trainTransform, evalTransform) = DataSetup.Pipeline(trainSet.Load(0), model.Input, size, mean, std, augment);
-        return (new DataLoader(trainSet, trainTransform, batchSize, shuffle: true, seed, workers),
-                new DataLoader(testSet, evalTransform, batchSize * 2, shuffle: false, seed, workers), mean, std);
+        var (train, test) = Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Load(0), model.Input, size, mean, std, augment),
+                                    batchSize, workers, seed);
+        return (train, test, mean, std);
     }
+
+    /// <summary>The training loader (shuffled) and the held-out loader (in order, double batches) for given transforms.</summary>
+    internal static (DataLoader Train, DataLoader Test) Loaders(IImageDataset trainSet, IImageDataset testSet,
+        (ITransform Train, ITransform Eval) transforms, int batchSize, int workers, int seed)
+        => (new DataLoader(trainSet, transforms.Train, batchSize, shuffle: true, seed, workers),
+            new DataLoader(testSet, transforms.Eval, batchSize * 2, shuffle: false, seed, workers));
 
     static string Key(string option) => option.Split('=')[0].Trim().ToLowerInvariant();
 

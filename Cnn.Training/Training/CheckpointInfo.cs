@@ -19,4 +19,7 @@ public sealed record CheckpointInfo
     public long[] InputShape { get; init; } = [];
     public float[] Mean { get; init; } = [];
     public float[] Std { get; init; } = [];
+    /// <summary>Shorter side that evaluation resizes to before the centre crop of the input size, when pretrained
+    /// weights' preprocessing drove the transforms (finetune from a published name); null: the size-driven pipeline.</summary>
+    public int? EvalResize { get; init; }
 }
