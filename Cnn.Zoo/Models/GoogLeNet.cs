@@ -146,14 +146,21 @@ public sealed class GoogLeNet : ZooModel, IAuxiliaryClassifiers
         }
     }
 
+    /// <summary><c>transform_input</c> as a per-channel x * Scale + Shift (R, G, B): undoes ImageNet's normalisation
+    /// (mean 0.485/0.456/0.406, std 0.229/0.224/0.225) and applies (x - 0.5) / 0.5, as torchvision does.</summary>
+    public static readonly IReadOnlyList<(double Scale, double Shift)> InputTransform =
+    [
+        (0.229 / 0.5, (0.485 - 0.5) / 0.5),
+        (0.224 / 0.5, (0.456 - 0.5) / 0.5),
+        (0.225 / 0.5, (0.406 - 0.5) / 0.5),
+    ];
+
     Tensor Transform(Tensor x)
     {
         if (!TransformInput) return x.alias();
         using var scope = NewDisposeScope();
-        var r = x[.., 0..1] * (0.229 / 0.5) + (0.485 - 0.5) / 0.5;
-        var g = x[.., 1..2] * (0.224 / 0.5) + (0.456 - 0.5) / 0.5;
-        var b = x[.., 2..3] * (0.225 / 0.5) + (0.406 - 0.5) / 0.5;
-        return torch.cat([r, g, b], 1).MoveToOuterDisposeScope();
+        var channels = InputTransform.Select((c, i) => x[.., i..(i + 1)] * c.Scale + c.Shift).ToArray();
+        return torch.cat(channels, 1).MoveToOuterDisposeScope();
     }
 
     public override Tensor ForwardFeatures(Tensor x) => Body(x, null);
