@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using Cnn.Onnx.Export;
 using Cnn.Transfer;
+using Cnn.Zoo;
 using Cnn.Zoo.Models;
 using Google.Protobuf;
 using Onnx;
@@ -48,16 +49,21 @@ public static class OnnxExport
     {
         options ??= new OnnxExportOptions();
         var input = model.Input;
-        int height = options.Height ?? input.Height, width = options.Width ?? input.Width;
+        int height = options.Height ?? options.Preprocessing?.CropSize ?? input.Height;
+        int width = options.Width ?? options.Preprocessing?.CropSize ?? input.Width;
         using (var probe = empty(0, input.Channels, height, width)) input.Validate(probe, model.GetName());
         var classes = options.ClassNames ?? [.. Enumerable.Range(0, model.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture))];
         if (classes.Count != model.NumClasses)
             throw new ArgumentException($"{model.GetName()} has {model.NumClasses} classes; {classes.Count} class names were given");
         var preprocessing = options.Preprocessing
-                            ?? new OnnxPreprocessing(Math.Min(height, width), [.. Enumerable.Repeat(0f, input.Channels)], [.. Enumerable.Repeat(1f, input.Channels)]);
-        if (preprocessing.Mean.Count != input.Channels || preprocessing.Std.Count != input.Channels)
+                            ?? new Preprocessing(Math.Min(height, width), Math.Min(height, width), [.. Enumerable.Repeat(0.0, input.Channels)],
+                                                 [.. Enumerable.Repeat(1.0, input.Channels)]);
+        if (preprocessing.Mean.Count != input.Channels)
             throw new ArgumentException($"{model.GetName()} takes {input.Channels} channel(s); the preprocessing has " +
                                         $"{preprocessing.Mean.Count} mean and {preprocessing.Std.Count} std value(s)");
+        if (preprocessing.CropSize != height || preprocessing.CropSize != width)
+            throw new ArgumentException($"the preprocessing crops {preprocessing.CropSize} x {preprocessing.CropSize}, but the graph is " +
+                                        $"exported for {height} x {width} inputs; give one size");
 
         var graph = new OnnxGraphBuilder(model.GetName());
         using (no_grad())
@@ -84,7 +90,8 @@ public static class OnnxExport
         Metadata(OnnxMetadataKeys.Model, model.GetName());
         Metadata(OnnxMetadataKeys.Classes, JsonSerializer.Serialize(classes));
         if (input.Channels is 1 or 3) Metadata(OnnxMetadataKeys.Color, input.Channels == 3 ? "rgb" : "grey");
-        Metadata(OnnxMetadataKeys.Resize, preprocessing.Resize.ToString(CultureInfo.InvariantCulture));
+        Metadata(OnnxMetadataKeys.Resize, preprocessing.ResizeSize.ToString(CultureInfo.InvariantCulture));
+        Metadata(OnnxMetadataKeys.Interpolation, preprocessing.Interpolation);
         Metadata(OnnxMetadataKeys.Crop, JsonSerializer.Serialize(new[] { height, width }));
         Metadata(OnnxMetadataKeys.Mean, JsonSerializer.Serialize(preprocessing.Mean));
         Metadata(OnnxMetadataKeys.Std, JsonSerializer.Serialize(preprocessing.Std));

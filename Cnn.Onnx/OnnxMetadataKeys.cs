@@ -18,6 +18,9 @@ public static class OnnxMetadataKeys
     /// <summary>The shorter side, in pixels, to resize an image to before the crop (a JSON number).</summary>
     public const string Resize = "resize";
 
+    /// <summary>The resize's interpolation, torchvision's name for it, e.g. <c>bilinear</c> (plain text).</summary>
+    public const string Interpolation = "interpolation";
+
     /// <summary>The central crop [height, width]: the graph's input size (a JSON array).</summary>
     public const string Crop = "crop";
 

@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Zoo.Models;
 
 namespace Cnn.Onnx.Export;
@@ -35,15 +36,16 @@ internal static class OnnxModelWriter
         => layers.Chain(model, "", layers.Flatten(features, "flatten"), head);
 
     /// <summary>
-    /// GoogLeNet's <c>transform_input</c>: a per-channel x * scale + shift that maps ImageNet-normalised input to the
-    /// (x - 0.5) / 0.5 range torchvision's pretrained weights expect. Without the option the input passes unchanged.
+    /// GoogLeNet's <c>transform_input</c>: per channel x * (std / 0.5) + (mean - 0.5) / 0.5 with ImageNet's statistics,
+    /// the arithmetic of <c>GoogLeNet.Transform</c>, mapping ImageNet-normalised input to the (x - 0.5) / 0.5 range
+    /// torchvision's pretrained weights expect. Without the option the input passes unchanged.
     /// </summary>
     static string TransformInput(OnnxGraphBuilder graph, GoogLeNet model, string x)
     {
         if (!model.TransformInput) return x;
-        var channels = GoogLeNet.InputTransform;
-        string scale = graph.Constant("transform_input.scale", [.. channels.Select(c => (float)c.Scale)], 1, channels.Count, 1, 1);
-        string shift = graph.Constant("transform_input.shift", [.. channels.Select(c => (float)c.Shift)], 1, channels.Count, 1, 1);
+        var (mean, std) = (Preprocessing.ImageNetMean, Preprocessing.ImageNetStd);
+        string scale = graph.Constant("transform_input.scale", [.. std.Select(s => (float)(s / 0.5))], 1, std.Count, 1, 1);
+        string shift = graph.Constant("transform_input.shift", [.. mean.Select(m => (float)((m - 0.5) / 0.5))], 1, mean.Count, 1, 1);
         string scaled = graph.Node("Mul", "transform_input.mul", [x, scale], graph.Shape(x));
         return graph.Node("Add", "transform_input", [scaled, shift], graph.Shape(x));
     }

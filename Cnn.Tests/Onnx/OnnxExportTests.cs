@@ -174,18 +174,18 @@ public sealed class OnnxExportTests
     {
         using var model = ModelRegistry.Create("resnet18", 3);
         string[] classes = ["cat", "dog, large", "bird \"tweety\""];
-        var options = new OnnxExportOptions(Height: 96, Width: 128, ClassNames: classes,
-                                            Preprocessing: new OnnxPreprocessing(110, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]));
+        var options = new OnnxExportOptions(ClassNames: classes, Preprocessing: new Preprocessing(110, 96, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]));
         using var session = FullyOptimised(OnnxExport.ToBytes(model, options));
         var metadata = session.ModelMetadata.CustomMetadataMap;
         Assert.AreEqual("resnet18", metadata["model"]);
         CollectionAssert.AreEqual(classes, JsonSerializer.Deserialize<string[]>(metadata["classes"]));
         Assert.AreEqual("rgb", metadata["color"]);
         Assert.AreEqual(110, JsonSerializer.Deserialize<int>(metadata["resize"]));
-        CollectionAssert.AreEqual(new[] { 96, 128 }, JsonSerializer.Deserialize<int[]>(metadata["crop"]));
-        CollectionAssert.AreEqual(new[] { 0.485f, 0.456f, 0.406f }, JsonSerializer.Deserialize<float[]>(metadata["mean"]));
-        CollectionAssert.AreEqual(new[] { 0.229f, 0.224f, 0.225f }, JsonSerializer.Deserialize<float[]>(metadata["std"]));
-        CollectionAssert.AreEqual(new[] { -1, 3, 96, 128 }, session.InputMetadata["input"].Dimensions);
+        Assert.AreEqual("bilinear", metadata["interpolation"]);
+        CollectionAssert.AreEqual(new[] { 96, 96 }, JsonSerializer.Deserialize<int[]>(metadata["crop"]));
+        CollectionAssert.AreEqual(new[] { 0.485, 0.456, 0.406 }, JsonSerializer.Deserialize<double[]>(metadata["mean"]));
+        CollectionAssert.AreEqual(new[] { 0.229, 0.224, 0.225 }, JsonSerializer.Deserialize<double[]>(metadata["std"]));
+        CollectionAssert.AreEqual(new[] { -1, 3, 96, 96 }, session.InputMetadata["input"].Dimensions, "the graph takes the crop size");
         CollectionAssert.AreEqual(new[] { -1, 3 }, session.OutputMetadata["logits"].Dimensions);
     }
 
@@ -212,8 +212,11 @@ public sealed class OnnxExportTests
         var names = Assert.ThrowsExactly<ArgumentException>(() => OnnxExport.ToModelProto(model, new OnnxExportOptions(ClassNames: ["a", "b"])));
         StringAssert.Contains(names.Message, "10 classes; 2 class names");
         var norm = Assert.ThrowsExactly<ArgumentException>(
-            () => OnnxExport.ToModelProto(model, new OnnxExportOptions(Preprocessing: new OnnxPreprocessing(32, [0.5f, 0.5f, 0.5f], [0.5f]))));
+            () => OnnxExport.ToModelProto(model, new OnnxExportOptions(Preprocessing: new Preprocessing(32, 32, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]))));
         StringAssert.Contains(norm.Message, "1 channel(s)");
+        var crop = Assert.ThrowsExactly<ArgumentException>(
+            () => OnnxExport.ToModelProto(model, new OnnxExportOptions(32, 32, Preprocessing: new Preprocessing(36, 28, [0.5], [0.5]))));
+        StringAssert.Contains(crop.Message, "crops 28 x 28");
     }
 
     [TestMethod]

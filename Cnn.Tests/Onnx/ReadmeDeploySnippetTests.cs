@@ -12,8 +12,6 @@ namespace Cnn.Tests.Onnx;
 public sealed class ReadmeDeploySnippetTests
 {
     static readonly string[] Classes = ["daisy", "dandelion", "rose", "sunflower", "tulip"];
-    static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
-    static readonly float[] Std = [0.229f, 0.224f, 0.225f];
 
     [TestMethod]
     public void TheSnippetRunsTheExportedFileAndReadsItsMetadata()
@@ -28,7 +26,7 @@ public sealed class ReadmeDeploySnippetTests
         try
         {
             OnnxExport.Export(model, Path.Combine(folder, "resnet18.onnx"),
-                              new OnnxExportOptions(ClassNames: Classes, Preprocessing: new OnnxPreprocessing(256, Mean, Std)));
+                              new OnnxExportOptions(ClassNames: Classes, Preprocessing: Preprocessing.ImageNet));
             Environment.CurrentDirectory = folder;
             Console.SetOut(printed);
 
@@ -62,7 +60,7 @@ public sealed class ReadmeDeploySnippetTests
 
         // The same grey image through the zoo model.
         using var grey = zeros(1, 3, 224, 224);
-        for (int c = 0; c < 3; c++) grey[.., c].fill_((0.5f - Mean[c]) / Std[c]);
+        for (int c = 0; c < 3; c++) grey[.., c].fill_((0.5f - (float)Preprocessing.ImageNetMean[c]) / (float)Preprocessing.ImageNetStd[c]);
         using var _ = no_grad();
         using var expected = model.call(grey);
         string expectedClass = Classes[expected.argmax(1).item<long>()];

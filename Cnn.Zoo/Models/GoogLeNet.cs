@@ -11,6 +11,12 @@ public interface IAuxiliaryClassifiers
     /// <summary>True when the auxiliary heads exist and are used by <see cref="ForwardWithAuxiliary"/>.</summary>
     bool HasAuxiliary { get; }
 
+    /// <summary>
+    /// Names of the auxiliary heads (their state-dict prefixes), whether or not this instance built them: a weights
+    /// file made with the heads can then be loaded into a model without them, dropping those keys knowingly.
+    /// </summary>
+    IReadOnlyList<string> AuxiliaryNames { get; }
+
     /// <summary>Weight of each auxiliary loss in the total loss (0.3 in the GoogLeNet paper).</summary>
     double AuxiliaryWeight { get; }
 
@@ -123,6 +129,7 @@ public sealed class GoogLeNet : ZooModel, IAuxiliaryClassifiers
 
     public bool TransformInput { get; }
     public bool HasAuxiliary => aux1 is not null;
+    public IReadOnlyList<string> AuxiliaryNames => ["aux1", "aux2"];
     public double AuxiliaryWeight => 0.3;
     public override long NumFeatures => 1024;
     public override string ClassifierName => "fc";
@@ -146,20 +153,16 @@ public sealed class GoogLeNet : ZooModel, IAuxiliaryClassifiers
         }
     }
 
-    /// <summary><c>transform_input</c> as a per-channel x * Scale + Shift (R, G, B): undoes ImageNet's normalisation
-    /// (mean 0.485/0.456/0.406, std 0.229/0.224/0.225) and applies (x - 0.5) / 0.5, as torchvision does.</summary>
-    public static readonly IReadOnlyList<(double Scale, double Shift)> InputTransform =
-    [
-        (0.229 / 0.5, (0.485 - 0.5) / 0.5),
-        (0.224 / 0.5, (0.456 - 0.5) / 0.5),
-        (0.225 / 0.5, (0.406 - 0.5) / 0.5),
-    ];
-
+    /// <summary>Undoes the ImageNet normalisation and applies (x - 0.5) / 0.5 instead, channel by channel.</summary>
     Tensor Transform(Tensor x)
     {
         if (!TransformInput) return x.alias();
         using var scope = NewDisposeScope();
-        var channels = InputTransform.Select((c, i) => x[.., i..(i + 1)] * c.Scale + c.Shift).ToArray();
+        var mean = Preprocessing.ImageNetMean;
+        var std = Preprocessing.ImageNetStd;
+        var channels = Enumerable.Range(0, 3)
+            .Select(c => x[.., c..(c + 1)] * (std[c] / 0.5) + (mean[c] - 0.5) / 0.5)
+            .ToArray();
         return torch.cat(channels, 1).MoveToOuterDisposeScope();
     }
 
