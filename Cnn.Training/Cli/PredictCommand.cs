@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Cnn.Training.Data;
-using Cnn.Zoo.Inference;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,8 +14,9 @@ public static class PredictCommand
         var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune", "file");
         var top = CliOptions.Int("--top", 5, "classes to show per image", 1);
         var images = new Argument<string[]>("images") { Description = "image files (PNG, JPEG, WebP, ...)", Arity = ArgumentArity.ZeroOrMore };
+        var backend = BackendOption.Create();
         var runtime = new RuntimeOptions();
-        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, top, images };
+        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, top, backend, images };
         foreach (var option in runtime.All) command.Add(option);
         command.SetAction(parse =>
         {
@@ -25,8 +25,8 @@ public static class PredictCommand
             if (files.Length == 0) throw new UsageException("predict needs at least one image file");
             var (device, _) = runtime.Apply(parse);
             var (trained, info) = TrainedModel.Load(path, device);
-            using var model = InferenceModel.Optimize(trained);
             int size = (int)info.InputShape[^1];
+            using var model = BackendOption.Prepare(parse.GetValue(backend), trained, size);
             foreach (string file in files)
             {
                 var image = ImageCodec.Decode(file, trained.Input.Channels == 1 ? ColorMode.Grey : ColorMode.Rgb);
