@@ -23,6 +23,11 @@ public sealed class ExportCommandTests
         Checkpoint.Save(Path.Combine(folder, "lenet5.ckpt"), lenet, null, new CheckpointInfo
         {
             Model = "lenet5", NumClasses = 10, ModelOptions = new() { ["activation"] = "relu", ["pooling"] = "max" },
+            Classes = [.. Enumerable.Range(0, 10).Select(i => i.ToString())], InputShape = [1, 32, 32], Mean = [0.1307f], Std = [0.3081f],
+        });
+        Checkpoint.Save(Path.Combine(folder, "named.ckpt"), lenet, null, new CheckpointInfo
+        {
+            Model = "lenet5", NumClasses = 10, ModelOptions = new() { ["activation"] = "relu", ["pooling"] = "max" },
             Classes = [.. Enumerable.Range(0, 10).Select(i => $"digit {i}")], InputShape = [1, 32, 32], Mean = [0.1307f], Std = [0.3081f],
         });
         using var plain = ModelRegistry.Create("lenet5", 10);
@@ -36,7 +41,7 @@ public sealed class ExportCommandTests
     public void ACheckpointExportsWithItsClassesAndPreprocessing()
     {
         string output = Path.Combine(folder, "from-checkpoint.onnx");
-        var run = Run("export", "--checkpoint", Path.Combine(folder, "lenet5.ckpt"), "--out", output);
+        var run = Run("export", "--checkpoint", Path.Combine(folder, "named.ckpt"), "--out", output);
         Assert.AreEqual(0, run.Code, run.Error);
         StringAssert.Contains(run.Output, "Checked in ONNX Runtime");
         using var onnx = OnnxRuntimeModel.Load(output);
