@@ -21,8 +21,8 @@ namespace Cnn.Onnx;
 public static class OnnxExport
 {
     /// <summary>
-    /// ONNX opset 17: every operator used here has had its current definition since opset 13 or earlier, and 17 is
-    /// read by ONNX Runtime releases from 1.11 on, so the file also runs in older deployments (and in ML.NET).
+    /// ONNX opset 17: it defines every operator the exporter writes as later opsets do for float32, and ONNX Runtime
+    /// reads it from release 1.12 on, so the file also runs in older deployments (and in ML.NET) as well as in 1.31.
     /// </summary>
     public const int Opset = 17;
 
