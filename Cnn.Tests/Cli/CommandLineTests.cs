@@ -64,13 +64,14 @@ public sealed class CommandLineTests
     static IEnumerable<object[]> VerbOptions =>
     [
         ["train", new[] { "--model", "--data", "--epochs", "--batch-size", "--optimizer", "--lr", "--schedule", "--augment", "--resume", "--layout", "--seed", "--device", "--threads", "--opt" }],
-        ["eval", new[] { "--checkpoint", "--model", "--weights", "--data", "--batch-size", "--device" }],
-        ["predict", new[] { "--checkpoint", "--model", "--weights", "--top", "--device" }],
+        ["eval", new[] { "--checkpoint", "--model", "--weights", "--data", "--batch-size", "--backend", "--device" }],
+        ["predict", new[] { "--checkpoint", "--model", "--weights", "--top", "--backend", "--device" }],
         ["models", new[] { "--weights" }],
         ["summary", new[] { "--input", "--classes", "--opt" }],
         ["export-images", new[] { "--data", "--out", "--per-class", "--format" }],
         ["finetune", new[] { "--weights", "--model", "--data", "--freeze", "--epochs", "--unfreeze-epochs", "--bn-stats", "--augment", "--input-size" }],
         ["bench", new[] { "--models", "--batch", "--threads", "--skip", "--repeats" }],
+        ["export", new[] { "--checkpoint", "--model", "--weights", "--out", "--input-size" }],
     ];
 
     [TestMethod]

@@ -20,10 +20,11 @@ public static class EvalCommand
             "name|file");
         var data = CliOptions.Text("--data", "mnist", "mnist, fashion-mnist or a folder", "data");
         var batchSize = CliOptions.Int("--batch-size", 128, "batch size", 1);
+        var backend = BackendOption.Create();
         var runtime = new RuntimeOptions();
         var command = new Command("eval", "evaluate a checkpoint on a data set: loss, top-1, top-5, confusion matrix")
         {
-            checkpoint, model, weights, data, batchSize,
+            checkpoint, model, weights, data, batchSize, backend,
         };
         foreach (var option in runtime.All) command.Add(option);
         command.SetAction(parse =>
@@ -41,6 +42,7 @@ public static class EvalCommand
             ITransform transform;
             string described;
             IReadOnlyList<string> classes;
+            int size;
             if (path is not null)
             {
                 var (fromCheckpoint, info) = TrainedModel.Load(path, device);
@@ -50,6 +52,7 @@ public static class EvalCommand
                         "evaluate on data with the same classes in the same order");
                 (trained, described, classes) = (fromCheckpoint, info.Model, info.Classes);
                 transform = TrainedModel.EvalTransform(info, test.Load(0), trained.Input);
+                size = (int)info.InputShape[^1];
             }
             else
             {
@@ -65,8 +68,9 @@ public static class EvalCommand
                 trained.to(device);
                 trained.eval();
                 transform = DataSetup.Pipeline(test.Load(0), trained.Input, pretrained.Preprocessing, augment: false).Eval;
+                size = pretrained.Preprocessing.CropSize;
             }
-            using var optimized = InferenceModel.Optimize(trained);
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size);
             var result = Trainer.Evaluate(optimized, new DataLoader(test, transform, parse.GetValue(batchSize), false, seed), device, trained.NumClasses);
             Console.WriteLine($"{described} on {source}: {result.Samples} images, loss {result.Loss:F4}, top-1 {100 * result.Top1:F2}%, top-5 {100 * result.Top5:F2}%");
             // A 1000 x 1000 matrix (ImageNet weights) helps nobody on a console.

@@ -24,8 +24,9 @@ public static class PredictCommand
             "name|file");
         var top = CliOptions.Int("--top", 5, "classes to show per image", 1);
         var images = new Argument<string[]>("images") { Description = "image files (PNG, JPEG, WebP, ...; any size, grey, RGBA or palette)", Arity = ArgumentArity.ZeroOrMore };
+        var backend = BackendOption.Create();
         var runtime = new RuntimeOptions();
-        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, model, weights, top, images };
+        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, model, weights, top, backend, images };
         foreach (var option in runtime.All) command.Add(option);
         command.SetAction(parse =>
         {
@@ -43,11 +44,13 @@ public static class PredictCommand
             ZooModel trained;
             IReadOnlyList<string>? names;
             Func<ImageData, ITransform> transformFor;
+            int size;
             if (checkpointPath is not null)
             {
                 var (fromCheckpoint, info) = TrainedModel.Load(checkpointPath, device);
                 (trained, names) = (fromCheckpoint, info.Classes);
                 transformFor = image => TrainedModel.EvalTransform(info, image, fromCheckpoint.Input);
+                size = (int)info.InputShape[^1];
             }
             else
             {
@@ -57,8 +60,9 @@ public static class PredictCommand
                 trained.eval();
                 names = pretrained.Categories;
                 transformFor = image => DataSetup.Pipeline(image, pretrained.Model.Input, pretrained.Preprocessing, augment: false).Eval;
+                size = pretrained.Preprocessing.CropSize;
             }
-            using var optimized = InferenceModel.Optimize(trained);
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size);
             foreach (string file in files)
             {
                 var image = ImageCodec.Decode(file, trained.Input.Channels);
