@@ -1,3 +1,5 @@
+using Cnn.Zoo.Models;
+using Cnn.Zoo.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,7 +21,8 @@ public static class Weights
     /// are unwrapped. The caller owns (and disposes) the returned tensors.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is truncated, corrupt, or not in the format its extension says.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupt, or not in the format its extension says, or
+    /// its pickle imports anything but tensors, storages, dtypes, collections, numpy scalars and plain containers.</exception>
     /// <exception cref="ArgumentException">Unknown extension, or the mapping makes two keys collide.</exception>
     public static Dictionary<string, Tensor> Read(string path, KeyMapping? mapping = null)
     {
@@ -41,6 +44,11 @@ public static class Weights
     /// Reads <paramref name="path"/> (see <see cref="Read"/>) and copies its tensors into <paramref name="model"/>
     /// (see <see cref="Load(nn.Module, Dictionary{string, Tensor}, bool, IEnumerable{string}?)"/>).
     /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupt, not in its extension's format, or its
+    /// pickle imports code (see <see cref="Read"/>).</exception>
+    /// <exception cref="WeightLoadException">Strict, and the keys or shapes do not fit the model (the message is the
+    /// one-screen <see cref="LoadReport"/>, naming the architecture the file holds when that is the reason).</exception>
     public static LoadReport Load(nn.Module model, string path, bool strict = true, KeyMapping? mapping = null,
                                   IEnumerable<string>? skipPrefixes = null)
     {
@@ -59,7 +67,8 @@ public static class Weights
     /// <summary>
     /// Copies the tensors of <paramref name="stateDict"/> into the model's parameters and buffers with matching keys.
     /// <para>Keys equal to or under one of <paramref name="skipPrefixes"/> (e.g. the classifier's name) are ignored
-    /// on both sides. Strict: any missing, unexpected or wrong-shape key throws a <see cref="WeightLoadException"/>
+    /// on both sides, and so are the auxiliary heads of a model built without them (GoogLeNet's <c>aux1</c>,
+    /// <c>aux2</c>: torchvision's published file has them). Strict: any missing, unexpected or wrong-shape key throws a <see cref="WeightLoadException"/>
     /// whose report lists them all, and the model is left exactly as it was (everything is checked before anything is
     /// copied). Not strict: every key whose name and shape match is copied, the rest keep their values, and the
     /// report says which.</para>
@@ -74,10 +83,24 @@ public static class Weights
         return LoadCore(model, stateDict, strict, skipPrefixes, "a state dict");
     }
 
+    /// <summary>As <see cref="Load(nn.Module, Dictionary{string, Tensor}, bool, IEnumerable{string}?)"/>, with
+    /// <paramref name="source"/> naming where the tensors came from in the report.</summary>
+    public static LoadReport Load(nn.Module model, Dictionary<string, Tensor> stateDict, string source, bool strict = true,
+                                  IEnumerable<string>? skipPrefixes = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentNullException.ThrowIfNull(source);
+        return LoadCore(model, stateDict, strict, skipPrefixes, source);
+    }
+
     static LoadReport LoadCore(nn.Module model, Dictionary<string, Tensor> source, bool strict,
                                IEnumerable<string>? skipPrefixes, string sourceName)
     {
-        string[] skip = StateKeys.CheckPrefixes(skipPrefixes ?? [], nameof(skipPrefixes));
+        // A model built without its auxiliary heads (GoogLeNet's default) takes a file made with them, as
+        // torchvision's builder does for its published GoogLeNet: the heads' keys are skipped and reported as such.
+        IEnumerable<string> absentHeads = model is IAuxiliaryClassifiers { HasAuxiliary: false } aux ? aux.AuxiliaryNames : [];
+        string[] skip = StateKeys.CheckPrefixes([.. skipPrefixes ?? [], .. absentHeads], nameof(skipPrefixes));
         bool Skipped(string key) => skip.Any(p => StateKeys.IsUnder(key, p));
 
         var target = model.state_dict();
@@ -102,7 +125,8 @@ public static class Weights
 
         string modelName = model.GetName();
         if (strict && (missing.Count > 0 || unexpected.Count > 0 || mismatches.Count > 0))
-            throw new WeightLoadException(new LoadReport(sourceName, modelName, [], missing, unexpected, mismatches, skipped));
+            throw new WeightLoadException(new LoadReport(sourceName, modelName, [], missing, unexpected, mismatches, skipped,
+                                                         OtherArchitecture(modelName, source, loaded.Count, target.Count - skipped.Count)));
 
         // copy_ into a leaf that requires grad is only legal under no_grad; it never touches requires_grad, but
         // the flags are restored anyway so that no code path (now or after a TorchSharp change) can freeze a model.
@@ -117,6 +141,18 @@ public static class Weights
             foreach (var (parameter, requiresGrad) in flags) parameter.requires_grad = requiresGrad;
         }
         return new LoadReport(sourceName, modelName, loaded, missing, unexpected, mismatches, skipped);
+    }
+
+    /// <summary>
+    /// The registered architecture the file's keys match, when hardly any fit <paramref name="modelName"/> (under 90% of
+    /// its keys found): weights of another model. Null when most keys fit (a different head is the usual reason) or
+    /// when the best match is the model itself (same keys, other options).
+    /// </summary>
+    static ArchitectureMatch? OtherArchitecture(string modelName, Dictionary<string, Tensor> source, int fitting, int modelKeys)
+    {
+        if (fitting >= 0.9 * modelKeys && fitting >= 0.9 * source.Count) return null;
+        var match = ArchitectureMatch.Best(source.ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal));
+        return match is not null && match.Model != modelName ? match : null;
     }
 
     /// <summary>

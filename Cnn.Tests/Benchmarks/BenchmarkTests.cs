@@ -57,7 +57,8 @@ public sealed class BenchmarkTests
     [TestMethod]
     public void TheBenchVerbWritesItsTableAsCsvAndJson()
     {
-        string root = TestPaths.TempFolder("bench");
+        using var temp = new TempFolder("bench");
+        string root = temp.Path;
         var previous = Console.Out;
         using var output = new StringWriter();
         Console.SetOut(output);

@@ -1,4 +1,5 @@
 using Cnn.Training.Data;
+using Cnn.Zoo;
 
 namespace Cnn.Tests.Data;
 
@@ -8,7 +9,7 @@ public sealed class ShippedDataTests
     [TestMethod]
     public void MnistLoads8000And2000WithTenClasses()
     {
-        var (train, test) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "mnist"));
+        var (train, test) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
 
         Assert.AreEqual(8000, train.Count);
         Assert.AreEqual(2000, test.Count);
@@ -22,7 +23,7 @@ public sealed class ShippedDataTests
     [TestMethod]
     public void FashionMnistLoadsWithClassNames()
     {
-        var (train, test) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "fashion-mnist"));
+        var (train, test) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "fashion-mnist"));
 
         Assert.AreEqual(6000, train.Count);
         Assert.AreEqual(1000, test.Count);
@@ -33,13 +34,13 @@ public sealed class ShippedDataTests
     [TestMethod]
     public void FashionMnistExportFeedsAnRgbModel()
     {
-        var (train, _) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "fashion-mnist"));
+        var (train, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "fashion-mnist"));
         using var temp = new TempFolder();
 
         DatasetExport.ToImageFolder(train, temp.Path, perClass: 30);
         var folder = Datasets.ImageFolder(temp.Path);
         var loader = new DataLoader(folder, Transforms.Compose(Transforms.Resize(64), Transforms.CenterCrop(56, 56),
-            Transforms.Normalize(Transforms.ImageNetMean, Transforms.ImageNetStd)), batchSize: 32, shuffle: true, seed: 0);
+            Transforms.Normalize(Preprocessing.ImageNet)), batchSize: 32, shuffle: true, seed: 0);
 
         Assert.AreEqual(300, folder.Count);
         Assert.AreEqual("T-shirt_top", folder.Classes[0], "classes.txt keeps Fashion-MNIST's label order");
@@ -51,7 +52,7 @@ public sealed class ShippedDataTests
     [TestMethod]
     public void MnistBatchesForLeNet()
     {
-        var (train, _) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "mnist"));
+        var (train, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
         var loader = new DataLoader(train, Transforms.Compose(Transforms.Pad(2), Transforms.Normalize([0.1307f], [0.3081f])),
             batchSize: 64, shuffle: true, seed: 0);
 

@@ -5,27 +5,6 @@ using SkiaSharp;
 
 namespace Cnn.Tests.Data;
 
-/// <summary>Small synthetic data files written by the tests, so every reader is exercised without downloads.</summary>
-internal sealed class TempFolder : IDisposable
-{
-    public TempFolder() => Path = Directory.CreateTempSubdirectory("cnnzoo-data-").FullName;
-
-    public string Path { get; }
-
-    public string File(params string[] parts)
-    {
-        string path = System.IO.Path.Combine([Path, .. parts]);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-        return path;
-    }
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); }
-        catch (IOException) { /* a leftover temp folder is harmless */ }
-    }
-}
-
 internal static class TestFiles
 {
     /// <summary>An IDX images file: magic 0x803, N, rows, cols, then the bytes; gzip-compressed when asked.</summary>
@@ -97,14 +76,49 @@ internal static class TestFiles
         return data.ToArray();
     }
 
-    /// <summary>Walks up from the test assembly to the folder holding Cnn.Zoo.sln, where data/ lives.</summary>
-    public static string RepoRoot()
+    /// <summary>
+    /// A valid PNG signature and IHDR declaring width x height 8-bit RGB, then one IDAT holding a single row and IEND:
+    /// what a damaged header or a decompression bomb looks like to a decoder (checksums are right, so only the size is off).
+    /// </summary>
+    public static byte[] PngClaiming(int width, int height)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        using var output = new MemoryStream();
+        output.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8;  // bit depth
+        header[9] = 2;  // colour type: RGB
+        Chunk(output, "IHDR", header);
+        using (var row = new MemoryStream())
         {
-            if (System.IO.File.Exists(Path.Combine(dir.FullName, "Cnn.Zoo.sln"))) return dir.FullName;
+            using (var zlib = new ZLibStream(row, CompressionLevel.Fastest, leaveOpen: true)) zlib.Write(new byte[1 + 3 * Math.Min(width, 1 << 16)]);
+            Chunk(output, "IDAT", row.ToArray());
         }
-        throw new DirectoryNotFoundException($"no Cnn.Zoo.sln above {AppContext.BaseDirectory}");
+        Chunk(output, "IEND", []);
+        return output.ToArray();
+    }
+
+    private static void Chunk(Stream output, string type, byte[] data)
+    {
+        var buffer = new byte[8 + data.Length + 4];
+        BinaryPrimitives.WriteInt32BigEndian(buffer, data.Length);
+        System.Text.Encoding.ASCII.GetBytes(type).CopyTo(buffer, 4);
+        data.CopyTo(buffer, 8);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(8 + data.Length), Crc32(buffer.AsSpan(4, 4 + data.Length)));
+        output.Write(buffer);
+    }
+
+    /// <summary>The CRC-32 of PNG chunks and zip (ISO 3309, reflected polynomial 0xEDB88320).</summary>
+    public static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+        }
+        return ~crc;
     }
 }
 

@@ -1,9 +1,8 @@
 using Cnn.Tests.Support;
-using Cnn.Training.Cli;
 using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Layers;
 using Cnn.Zoo.Models;
 using TorchSharp;
@@ -32,7 +31,8 @@ public sealed class TrainingLoopTests
         var (train, test) = Mnist(perClass: 50);
         var model = new LeNet5(activation: Activation.ReLU);
         var before = Trainer.Evaluate(model, test, torch.CPU, 10);
-        var run = new RunFolder(TestPaths.TempFolder("converge"));
+        using var temp = new TempFolder("converge");
+        var run = new RunFolder(temp.Path);
         var result = new Trainer(model, new TrainConfig { Epochs = 4, LearningRate = 2e-3 }, train, test, run, Info).Fit(log: _ => { });
         Assert.IsTrue(before.Top1 < 0.3, $"an untrained model should be near chance, was {before.Top1:P1}");
         Assert.IsTrue(result.LastValidation!.Top1 > 0.75, $"after 4 epochs on 500 digits top-1 should pass 75%, was {result.LastValidation.Top1:P1}");
@@ -49,12 +49,14 @@ public sealed class TrainingLoopTests
 
         var (train, test) = Mnist(perClass: 20);
         var straight = Fresh();
-        new Trainer(straight, config, train, test, new RunFolder(TestPaths.TempFolder("straight")), Info).Fit(log: _ => { });
+        using var straightTemp = new TempFolder("straight");
+        new Trainer(straight, config, train, test, new RunFolder(straightTemp.Path), Info).Fit(log: _ => { });
 
         // Ctrl+C during the second epoch: the step in flight finishes, last.ckpt records the position; resume in a new model.
         var (train2, test2) = Mnist(perClass: 20);
         var first = Fresh();
-        var run = new RunFolder(TestPaths.TempFolder("interrupted"));
+        using var temp = new TempFolder("interrupted");
+        var run = new RunFolder(temp.Path);
         using var cancel = new CancellationTokenSource();
         var trainer = new Trainer(first, config, train2, test2, run, Info);
         var result = trainer.Fit(cancel.Token, log: line => { if (line.StartsWith("epoch 1:", StringComparison.Ordinal)) cancel.Cancel(); });
@@ -74,7 +76,8 @@ public sealed class TrainingLoopTests
         var (train, test) = Mnist(perClass: 10);
         torch.manual_seed(3);
         var model = new LeNet5(activation: Activation.ReLU);
-        var run = new RunFolder(TestPaths.TempFolder("nan"));
+        using var temp = new TempFolder("nan");
+        var run = new RunFolder(temp.Path);
         var good = new Trainer(model, new TrainConfig { Epochs = 1 }, train, test, run, Info);
         good.Fit(log: _ => { });
         long size = new FileInfo(run.LastCheckpoint).Length;
@@ -94,7 +97,8 @@ public sealed class TrainingLoopTests
     [TestMethod]
     public void AKilledCheckpointWriteLeavesThePreviousCheckpointLoadable()
     {
-        string folder = TestPaths.TempFolder("atomic");
+        using var temp = new TempFolder("atomic");
+        string folder = temp.Path;
         string path = Path.Combine(folder, "last.ckpt");
         var model = new LeNet5();
         Checkpoint.Save(path, model, null, Info with { Epoch = 1 });
@@ -127,118 +131,5 @@ public sealed class TrainingLoopTests
         Assert.IsTrue(cosine.Factor(100) < 1e-9);
         var step = new LearningRateSchedule(ScheduleKind.Step, 100, 10, StepEpochs: 3, Gamma: 0.5);
         Assert.AreEqual(0.5, step.Factor(30), 1e-12);
-    }
-}
-
-/// <summary>Command-line misuse gets a message that says what is allowed.</summary>
-[TestClass]
-public sealed class CommandLineTests
-{
-    static (int Code, string Error) Run(params string[] args)
-    {
-        var previous = Console.Error;
-        using var error = new StringWriter();
-        Console.SetError(error);
-        try { return (Commands.Run(args), error.ToString()); }
-        finally { Console.SetError(previous); }
-    }
-
-    [TestMethod]
-    public void UnknownVerbOptionModelAndBadValuesAreExplained()
-    {
-        var verb = Run("trian");
-        Assert.AreEqual(2, verb.Code);
-        StringAssert.Contains(verb.Error, "train, eval, predict");
-        var option = Run("train", "--epoch", "3");
-        Assert.AreEqual(2, option.Code);
-        StringAssert.Contains(option.Error, "--epochs");
-        var value = Run("train", "--epochs", "many");
-        StringAssert.Contains(value.Error, "expected an integer >= 1; found 'many'");
-        var model = Run("summary", "resnet51");
-        Assert.AreEqual(1, model.Code);
-        StringAssert.Contains(model.Error, "resnet50");
-        var schedule = Run("train", "--schedule", "linear");
-        StringAssert.Contains(schedule.Error, "onecycle");
-        var data = Run("train", "--data", "/no/such/folder");
-        StringAssert.Contains(data.Error, "mnist, fashion-mnist or a folder");
-    }
-
-    [TestMethod]
-    public void BadBnStatsSkipModelsLayoutAndFormatValuesAreExplained()
-    {
-        var stats = Run("finetune", "--bn-stats", "sometimes");
-        Assert.AreEqual(2, stats.Code);
-        StringAssert.Contains(stats.Error, "--bn-stats: expected keep or update; found 'sometimes'");
-        var skip = Run("bench", "--skip", "inference");
-        Assert.AreEqual(2, skip.Code);
-        StringAssert.Contains(skip.Error, "--skip: expected training, loader or memory; found 'inference'");
-        StringAssert.Contains(Run("bench", "--models", "resnet51").Error, "resnet18_cifar");
-        StringAssert.Contains(Run("train", "--layout", "nhwc").Error, "auto, channelslast, nchw");
-        StringAssert.Contains(Run("export-images", "--out", "x", "--format", "gif").Error, "png, jpeg");
-    }
-
-    [TestMethod]
-    public void VerbsThatNeedACheckpointOrAModelSaySo()
-    {
-        StringAssert.Contains(Run("predict", "digit.png").Error, "predict needs --checkpoint FILE");
-        var missing = Run("eval", "--checkpoint", "/no/such/run/best.ckpt");
-        Assert.AreEqual(1, missing.Code);
-        StringAssert.Contains(missing.Error, "/no/such/run/best.ckpt");
-        StringAssert.Contains(Run("finetune", "--weights", "resnet.pth").Error, "--model: name the zoo model");
-        StringAssert.Contains(Run("finetune", "--weights", "/no/such.pth", "--model", "resnet18").Error, "/no/such.pth");
-    }
-
-    static (int Code, string Output) RunWithOutput(params string[] args)
-    {
-        var previous = Console.Out;
-        using var output = new StringWriter();
-        Console.SetOut(output);
-        try { return (Commands.Run(args), output.ToString()); }
-        finally { Console.SetOut(previous); }
-    }
-
-    [TestMethod]
-    public void TrainThenEvalAndPredictFromTheCheckpoint()
-    {
-        string root = TestPaths.TempFolder("cli-train");
-        var train = RunWithOutput("train", "--epochs", "1", "--train-per-class", "30", "--out", root, "--workers", "1");
-        Assert.AreEqual(0, train.Code, train.Output);
-        string run = Directory.GetDirectories(root).Single();
-        string checkpoint = Path.Combine(run, "last.ckpt");
-        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
-        int column = Array.IndexOf(metrics[0].Split(','), "val_top1");
-        double validated = double.Parse(metrics[1].Split(',')[column], System.Globalization.CultureInfo.InvariantCulture);
-
-        // eval runs the inference-optimised model (BN folding, channels-last): the same held-out set gives the same top-1.
-        var eval = RunWithOutput("eval", "--checkpoint", checkpoint, "--data", "mnist");
-        Assert.AreEqual(0, eval.Code, eval.Output);
-        StringAssert.Contains(eval.Output, "2000 images");
-        StringAssert.Contains(eval.Output, $"top-1 {100 * validated:F2}%");
-
-        string images = Path.Combine(root, "images");
-        Assert.AreEqual(0, RunWithOutput("export-images", "--data", "mnist", "--per-class", "1", "--out", images, "--format", "jpeg").Code);
-        string seven = Directory.GetFiles(Path.Combine(images, "test", "7")).Single();
-        StringAssert.EndsWith(seven, ".jpg");
-        var predict = RunWithOutput("predict", "--checkpoint", checkpoint, "--top", "3", seven);
-        Assert.AreEqual(0, predict.Code, predict.Output);
-        var lines = predict.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.AreEqual(seven, lines[0].Trim());
-        var percents = lines.Skip(1).Select(l => double.Parse(l.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('%'),
-                                                              System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        Assert.AreEqual(3, percents.Count, predict.Output);
-        Assert.IsTrue(percents.Zip(percents.Skip(1)).All(p => p.First >= p.Second), "top-k is sorted: " + predict.Output);
-        Assert.IsTrue(percents.Sum() <= 100.01 && percents[0] > 10, "probabilities in percent: " + predict.Output);
-    }
-
-    [TestMethod]
-    public void SummaryVerbPrintsTheTableWithTotals()
-    {
-        var previous = Console.Out;
-        using var output = new StringWriter();
-        Console.SetOut(output);
-        try { Assert.AreEqual(0, Commands.Run(["summary", "lenet5", "--classes", "10"])); }
-        finally { Console.SetOut(previous); }
-        StringAssert.Contains(output.ToString(), "61,706");
-        StringAssert.Contains(output.ToString(), "classifier.4");
     }
 }

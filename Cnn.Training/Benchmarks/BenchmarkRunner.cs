@@ -240,8 +240,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
                 DatasetExport.ToImageFolder(fashion, root, perClass: 60, format);
                 var images = Datasets.ImageFolder(root, BadDataPolicy.Fail, ColorMode.Rgb);
                 var spec = new InputSpec(3, 224, 224, 32, 32);
-                float[] imageNetMean = [0.485f, 0.456f, 0.406f], imageNetStd = [0.229f, 0.224f, 0.225f];
-                var (transform, _) = DataSetup.Pipeline(images.Load(0), spec, 224, imageNetMean, imageNetStd, augment: true);
+                var (transform, _) = DataSetup.Pipeline(images.Load(0), spec, Preprocessing.ImageNet, augment: true);
                 results.Add(($"{format} folder -> 224x224 RGB, random resized crop + flip",
                              LoaderRate(new DataLoader(images, transform, 32, true, 0, workers))));
             }

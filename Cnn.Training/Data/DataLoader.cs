@@ -11,7 +11,7 @@ namespace Cnn.Training.Data;
 public sealed class Batch : IDisposable
 {
     /// <summary>Wraps tensors the caller made (a hand-built batch in a test or an evaluation script); the batch then owns them.</summary>
-    public Batch(Tensor images, Tensor labels, IReadOnlyList<int>? indices = null, int number = 0)
+    public Batch(Tensor images, Tensor labels, IReadOnlyList<int>? indices = null)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(labels);
@@ -26,7 +26,6 @@ public sealed class Batch : IDisposable
         Images = images;
         Labels = labels;
         Indices = indices;
-        Number = number;
     }
 
     public Tensor Images { get; }
@@ -35,9 +34,6 @@ public sealed class Batch : IDisposable
 
     /// <summary>Dataset index of each row, for tracing a prediction back to its file.</summary>
     public IReadOnlyList<int> Indices { get; }
-
-    /// <summary>Position of the batch in its epoch, from 0. Batches left empty by skipped samples are not yielded, so numbers may jump.</summary>
-    public int Number { get; }
 
     public void Dispose()
     {
@@ -205,9 +201,12 @@ public sealed class DataLoader
             labels[i] = Dataset.LabelOf(indices[i]);
         }
         // Tensors made on the calling thread (workers = 0) would join its dispose scope; the batch owns them instead.
-        var imageTensor = torch.tensor(pixels, [images.Count, first.Channels, first.Height, first.Width]).DetachFromDisposeScope();
-        var labelTensor = torch.tensor(labels, [images.Count]).DetachFromDisposeScope();
-        return new Batch(imageTensor, labelTensor, [.. indices], number);
+        // The device is explicit because TorchSharp's default device is process-wide, not per thread: a batch is made on
+        // the CPU even while another thread has changed the default (ArchitectureMatch builds models on "meta").
+        var imageTensor = torch.tensor(pixels, [images.Count, first.Channels, first.Height, first.Width], device: torch.CPU)
+            .DetachFromDisposeScope();
+        var labelTensor = torch.tensor(labels, [images.Count], device: torch.CPU).DetachFromDisposeScope();
+        return new Batch(imageTensor, labelTensor, [.. indices]);
     }
 
     private ImageData? LoadSample(int index, int epoch)

@@ -1,6 +1,14 @@
 namespace Cnn.Training.Data;
 
-/// <summary>Opens the supported on-disk formats and derives splits and subsets, all deterministic given a seed.</summary>
+/// <summary>
+/// Opens the supported on-disk formats and derives splits and subsets, all deterministic given a seed.
+/// <para>What a reader throws (the documented exceptions, tested with seeded damage in CorruptionTests): a missing file
+/// or folder is a <see cref="FileNotFoundException"/> or <see cref="DirectoryNotFoundException"/>; a file whose
+/// contents are wrong (truncated, corrupt, wrong format, labels out of range, undecodable images) is an
+/// <see cref="InvalidDataException"/>. Every message names the file, says what was expected and what was found.
+/// Files are checked when a data set is opened, so <see cref="IImageDataset.Load"/> fails only if a file changes
+/// afterwards (a <see cref="BadSampleException"/>).</para>
+/// </summary>
 public static class Datasets
 {
     /// <summary>One IDX images/labels pair, raw or gzip (detected from the magic bytes, not the name).</summary>
@@ -49,15 +57,17 @@ public static class Datasets
     }
 
     /// <summary>torchvision's ImageFolder layout, decoded as RGB; see <see cref="ImageFolder(string, BadDataPolicy, ColorMode)"/>.</summary>
-    public static IImageDataset ImageFolder(string root, BadDataPolicy policy = BadDataPolicy.Fail) =>
-        new ImageFolderDataset(root, policy, ColorMode.Rgb);
+    public static ImageFolderDataset ImageFolder(string root, BadDataPolicy policy = BadDataPolicy.Fail) =>
+        new(root, policy, ColorMode.Rgb);
 
     /// <summary>
     /// <c>root/&lt;class&gt;/**/*.{png,jpg,jpeg,webp,bmp}</c>, classes and files in ordinal order (or classes in the order
-    /// of <c>root/classes.txt</c>). Images are decoded in <see cref="IImageDataset.Load"/>, on the loader's workers.
+    /// of <c>root/classes.txt</c>). Every file is decoded once here, so bad files are reported (or, with
+    /// <see cref="BadDataPolicy.Skip"/>, left out and listed in <see cref="ImageFolderDataset.LeftOut"/>) before
+    /// training; training decodes again in <see cref="IImageDataset.Load"/>, on the loader's workers.
     /// </summary>
-    public static IImageDataset ImageFolder(string root, BadDataPolicy policy, ColorMode mode) =>
-        new ImageFolderDataset(root, policy, mode);
+    public static ImageFolderDataset ImageFolder(string root, BadDataPolicy policy, ColorMode mode) =>
+        new(root, policy, mode);
 
     /// <summary>
     /// A stratified split: within each class, a seeded shuffle, then <c>round(n * validationFraction)</c> samples go to
