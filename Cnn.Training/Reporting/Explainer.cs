@@ -1,5 +1,5 @@
 using Cnn.Training.Data;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Analysis;
 using Cnn.Zoo.Models;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Cnn.Training.Data;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Analysis;
 using Cnn.Zoo.Models;
 using SkiaSharp;
