@@ -9,8 +9,9 @@ namespace Cnn.Training.Reporting;
 /// <summary>What a finished run leaves in its folder besides checkpoints and metrics.csv.</summary>
 public static class Reports
 {
+    /// <param name="heldOut">The validation loader; when given, <c>gradcam.png</c> shows where the model looks on its images.</param>
     public static void WriteFinal(RunFolder run, ZooModel model, CheckpointInfo info, EvaluationResult? final,
-                                  DataLoader trainLoader, TrainResult result)
+                                  DataLoader trainLoader, TrainResult result, DataLoader? heldOut = null)
     {
         run.WriteJson("summary.json", new
         {
@@ -27,6 +28,9 @@ public static class Reports
         });
         if (final is not null) AtomicFile.WriteAllText(run.File("confusion.csv"), ConfusionCsv(final.Confusion, info.Classes));
         Plots.WriteAll(run, model, info, final, trainLoader);
+        if (heldOut is not null && heldOut.Dataset.Count > 0)
+            GradCamPictures.SavePng(run.File("gradcam.png"),
+                                    GradCamPictures.HeldOutGrid(model, heldOut.Dataset, heldOut.Transform, info.Mean, info.Std));
     }
 
     static string ConfusionCsv(long[,] confusion, IReadOnlyList<string> classes)
