@@ -72,6 +72,7 @@ public sealed class CommandLineTests
         ["finetune", new[] { "--weights", "--model", "--data", "--freeze", "--epochs", "--unfreeze-epochs", "--bn-stats", "--augment", "--input-size" }],
         ["bench", new[] { "--models", "--batch", "--threads", "--skip", "--repeats" }],
         ["export", new[] { "--checkpoint", "--model", "--weights", "--out", "--input-size" }],
+        ["explain", new[] { "--checkpoint", "--model", "--weights", "--out", "--class", "--layer", "--device" }],
     ];
 
     [TestMethod]

@@ -52,6 +52,7 @@ public static class Commands
             FinetuneCommand.Create(session),
             BenchCommand.Create(session),
             ExportCommand.Create(session),
+            ExplainCommand.Create(session),
         };
         foreach (var verb in root.Subcommands) GuardPositionals(verb);
         root.SetAction(parse => new System.CommandLine.Help.HelpAction().Invoke(parse));

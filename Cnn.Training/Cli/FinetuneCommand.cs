@@ -133,7 +133,7 @@ public static class FinetuneCommand
         Weights.Save(model, run.File("model.pt"));
         Weights.Save(model, run.File("model.safetensors"));
         Checkpoint.Save(run.File("final.ckpt"), model, null, info with { Epoch = epochs + unfreezeEpochs });
-        Reports.WriteFinal(run, model, info, result.LastValidation, trainLoader, result);
+        Reports.WriteFinal(run, model, info, result.LastValidation, trainLoader, result, testLoader);
         Console.WriteLine($"Saved {run.File("final.ckpt")} (cnnzoo eval/predict) and model.pt / model.safetensors (PyTorch load_state_dict, strict)");
         return ExitCode.Success;
     }

@@ -171,7 +171,7 @@ public static class TrainCommand
         if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;
 
         var final = result.LastValidation;
-        Reports.WriteFinal(run, model, info, final, trainLoader, result);
+        Reports.WriteFinal(run, model, info, final, trainLoader, result, testLoader);
         Console.WriteLine($"Done ({result.Reason}). Final held-out top-1 {100 * (final?.Top1 ?? double.NaN):F2}%, best {100 * result.BestMetric:F2}% ({config.Monitor}).");
         Console.WriteLine($"Checkpoints: {run.LastCheckpoint} (last), {run.BestCheckpoint} (best)");
         Console.WriteLine($"Metrics: {run.MetricsCsv}; pictures and summary.json in {run.Path}");

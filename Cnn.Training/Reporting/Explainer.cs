@@ -51,7 +51,7 @@ public static class Explainer
         {
             decoded = ImageCodec.Decode(image, model.Input.Channels == 1 ? ColorMode.Grey : ColorMode.Rgb);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException && !e.Message.Contains(image, StringComparison.Ordinal))
         {
             throw new InvalidDataException($"{image}: {e.Message}", e);
         }
