@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -9,23 +10,35 @@ using TorchSharp;
 
 namespace Cnn.Training.Cli;
 
-public static partial class Commands
+/// <summary><c>cnnzoo bench</c>: the benchmark (inference, training, loader, memory), written as CSV and JSON.</summary>
+public static class BenchCommand
 {
-    static int Bench(Args a)
+    public static Command Create(CliSession session)
     {
-        string models = a.String("models", string.Join(',', BenchModel.Defaults.Select(m => m.Label)),
-                                 "comma-separated models (registry names, or resnet18_cifar)")!;
-        int batch = a.Int("batch", 8, "images per batch for inference and training", 1);
-        int threads = a.Int("threads", Environment.ProcessorCount, "libtorch CPU threads (and loader workers)", 1);
-        int repeats = a.Int("repeats", 5, "timed samples per case; the median is reported", 1);
-        int warmup = a.Int("warmup", 2, "untimed runs of each case first", 0);
-        double seconds = a.Double("sample-seconds", 1.0, "each timed sample lasts about this long", 0);
-        int steps = a.Int("memory-steps", 2000, "training steps of the memory run (RSS after 100 and after these)", 101);
-        var skip = a.String("skip", "", "sections to leave out: training, loader, memory (comma-separated)")!
-            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        string runs = a.String("out", "runs", "folder that receives the run folder")!;
-        if (a.Help) { Console.WriteLine(a.Usage("bench [--models resnet50,mobilenet_v2] [--batch 8] [--threads 2]")); return 0; }
-        a.EnsureNoUnknown();
+        var models = CliOptions.Text("--models", string.Join(',', BenchModel.Defaults.Select(m => m.Label)),
+                                     "comma-separated models (registry names, or resnet18_cifar)", "list");
+        var batch = CliOptions.Int("--batch", 8, "images per batch for inference and training", 1);
+        var threadsOption = CliOptions.Int("--threads", Environment.ProcessorCount, "libtorch CPU threads (and loader workers)", 1);
+        var repeats = CliOptions.Int("--repeats", 5, "timed samples per case; the median is reported", 1);
+        var warmup = CliOptions.Int("--warmup", 2, "untimed runs of each case first", 0);
+        var seconds = CliOptions.Double("--sample-seconds", 1.0, "each timed sample lasts about this long", 0);
+        var steps = CliOptions.Int("--memory-steps", 2000, "training steps of the memory run (RSS after 100 and after these)", 101);
+        var skipOption = CliOptions.Text("--skip", "", "sections to leave out: training, loader, memory (comma-separated)", "list");
+        var output = CliOptions.Text("--out", "runs", "folder that receives the run folder", "folder");
+        var command = new Command("bench", "images/s of zoo models vs TorchSharp's TorchVision port, FLOP/s vs matmul, loader speed, memory")
+        {
+            models, batch, threadsOption, repeats, warmup, seconds, steps, skipOption, output,
+        };
+        command.SetAction(parse => Run(parse.GetValue(models)!, parse.GetValue(batch), parse.GetValue(threadsOption),
+            parse.GetValue(repeats), parse.GetValue(warmup), parse.GetValue(seconds), parse.GetValue(steps),
+            parse.GetValue(skipOption)!, parse.GetValue(output)!, session));
+        return command;
+    }
+
+    static int Run(string models, int batch, int threads, int repeats, int warmup, double seconds, int steps, string skipList,
+                   string runs, CliSession session)
+    {
+        var skip = skipList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var unknown = skip.Except(["training", "loader", "memory"]).ToList();
         if (unknown.Count > 0) throw new UsageException($"--skip: expected training, loader or memory; found '{string.Join(", ", unknown)}'");
 
@@ -36,6 +49,7 @@ public static partial class Commands
                                          batch, threads, repeats, warmup, seconds, steps,
                                          !skip.Contains("training"), !skip.Contains("loader"), !skip.Contains("memory"));
         var run = RunFolder.Create(runs, "bench");
+        session.RunFolder = run.Path;
         var machine = new Dictionary<string, object>
         {
             ["date"] = DateTime.Now.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
@@ -63,7 +77,7 @@ public static partial class Commands
                 fraction_of_matmul = Finite(r.FractionOfMatmul), note = r.Note,
             }) }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"\nWrote {run.File("bench.csv")} and bench.json");
-        return 0;
+        return ExitCode.Success;
     }
 
     static double? Finite(double? value) => value is double v && double.IsFinite(v) ? v : null;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
@@ -8,35 +9,62 @@ using Cnn.Zoo.Models;
 
 namespace Cnn.Training.Cli;
 
-public static partial class Commands
+/// <summary>
+/// <c>cnnzoo finetune</c>: transfer learning as the course notes describe it: start from someone else's weights,
+/// replace the head for your classes, train the head (or the last layers) with the body frozen, then optionally
+/// unfreeze everything and train on at lower, layer-wise decreasing rates. Saves the result in the zoo's format and
+/// PyTorch's.
+/// </summary>
+public static class FinetuneCommand
 {
-    /// <summary>
-    /// Transfer learning as the course notes describe it: start from someone else's weights, replace the head for
-    /// your classes, train the head (or the last layers) with the body frozen, then optionally unfreeze everything and
-    /// train on at lower, layer-wise decreasing rates. Saves the result in the zoo's format and PyTorch's.
-    /// </summary>
-    static int Finetune(Args a)
+    sealed class Options
     {
-        string weights = a.String("weights", "builtin", "a .pt/.pth/.bin/.safetensors file, or builtin (resnet18_2223, ImageNet)")!;
-        string modelName = a.String("model", weights == "builtin" ? "resnet18_2223" : null, "zoo model the weights belong to") ?? "";
-        string data = a.String("data", "fashion-mnist", "mnist, fashion-mnist or a folder")!;
-        string freeze = a.String("freeze", "all-but-head", "all-but-head, none, or N (the first N weight layers, numbered as in 'summary')")!;
-        int epochs = a.Int("epochs", 8, "epochs with the body frozen", 1);
-        int unfreezeEpochs = a.Int("unfreeze-epochs", 4, "then epochs with everything trainable (0: skip)", 0);
-        double lr = a.Double("lr", 1e-3, "learning rate of the head (Adam)", 0);
-        double lowerLr = a.Double("unfrozen-lr", 1e-4, "head learning rate once unfrozen; earlier layer groups get halved rates", 0);
-        int perClass = a.Int("train-per-class", 0, "use only this many training images per class (0: all)", 0);
-        int size = a.Int("input-size", 112, "square input side", 32);
-        int batchSize = a.Int("batch-size", 32, "batch size", 1);
-        int workers = a.Int("workers", 2, "data-loading threads", 1);
-        bool augment = a.Flag("augment", "random crops and flips while training");
-        string normStatistics = a.String("bn-stats", "keep", "after unfreezing: keep the pretrained batch-norm statistics, or update them from your data")!;
-        string runs = a.String("out", "runs", "folder that receives the run folder")!;
-        var (device, seed) = Runtime(a);
-        if (a.Help) { Console.WriteLine(a.Usage("finetune --weights FILE|builtin [--model NAME] --data FOLDER --freeze all-but-head")); return 0; }
-        a.EnsureNoUnknown();
-        if (normStatistics is not ("keep" or "update"))
-            throw new UsageException($"--bn-stats: expected keep or update; found '{normStatistics}'");
+        public readonly Option<string> Weights = CliOptions.Text("--weights", "builtin", "a .pt/.pth/.bin/.safetensors file, or builtin (resnet18_2223, ImageNet)", "file|builtin");
+        public readonly Option<string?> Model = CliOptions.OptionalText("--model", "zoo model the weights belong to (default with builtin: resnet18_2223)", "name");
+        public readonly Option<string> Data = CliOptions.Text("--data", "fashion-mnist", "mnist, fashion-mnist or a folder", "data");
+        public readonly Option<string> Freeze = CliOptions.Text("--freeze", "all-but-head", "all-but-head, none, or N (the first N weight layers, numbered as in 'summary')", "all-but-head|none|N");
+        public readonly Option<int> Epochs = CliOptions.Int("--epochs", 8, "epochs with the body frozen", 1);
+        public readonly Option<int> UnfreezeEpochs = CliOptions.Int("--unfreeze-epochs", 4, "then epochs with everything trainable (0: skip)", 0);
+        public readonly Option<double> LearningRate = CliOptions.Double("--lr", 1e-3, "learning rate of the head (Adam)", 0);
+        public readonly Option<double> UnfrozenLearningRate = CliOptions.Double("--unfrozen-lr", 1e-4, "head learning rate once unfrozen; earlier layer groups get halved rates", 0);
+        public readonly Option<int> TrainPerClass = CliOptions.Int("--train-per-class", 0, "use only this many training images per class (0: all)", 0);
+        public readonly Option<int> InputSize = CliOptions.Int("--input-size", 112, "square input side", 32);
+        public readonly Option<int> BatchSize = CliOptions.Int("--batch-size", 32, "batch size", 1);
+        public readonly Option<int> Workers = CliOptions.Int("--workers", 2, "data-loading threads", 1);
+        public readonly Option<bool> Augment = CliOptions.Flag("--augment", "random crops and flips while training");
+        public readonly Option<string> NormStatistics = CliOptions.OneOf("--bn-stats", "keep", "after unfreezing: keep the pretrained batch-norm statistics, or update them from your data", "keep", "update");
+        public readonly Option<string> Out = CliOptions.Text("--out", "runs", "folder that receives the run folder", "folder");
+        public readonly RuntimeOptions Runtime = new();
+    }
+
+    public static Command Create(CliSession session)
+    {
+        var o = new Options();
+        var command = new Command("finetune", "fine-tune pretrained weights (a PyTorch file or the built-in backbone) on your images");
+        foreach (var field in typeof(Options).GetFields()) if (field.GetValue(o) is Option option) command.Add(option);
+        foreach (var option in o.Runtime.All) command.Add(option);
+        command.SetAction(parse => Run(parse, o, session));
+        return command;
+    }
+
+    static int Run(ParseResult parse, Options o, CliSession session)
+    {
+        string weights = parse.GetValue(o.Weights)!, data = parse.GetValue(o.Data)!, freeze = parse.GetValue(o.Freeze)!;
+        string normStatistics = parse.GetValue(o.NormStatistics)!;
+        int epochs = parse.GetValue(o.Epochs), unfreezeEpochs = parse.GetValue(o.UnfreezeEpochs), perClass = parse.GetValue(o.TrainPerClass);
+        int size = parse.GetValue(o.InputSize);
+        double lr = parse.GetValue(o.LearningRate), lowerLr = parse.GetValue(o.UnfrozenLearningRate);
+        string? modelName = parse.GetValue(o.Model);
+        modelName ??= weights == "builtin" ? "resnet18_2223" : throw new UsageException("--model: name the zoo model the weights belong to (see 'models')");
+        int? frozenLayers = freeze switch
+        {
+            "all-but-head" or "none" => null,
+            _ when int.TryParse(freeze, out int n) && n >= 0 => n,
+            _ => throw new UsageException($"--freeze: expected all-but-head, none or a number of layers; found '{freeze}'"),
+        };
+        var (device, seed) = o.Runtime.Apply(parse);
+        if (weights != "builtin" && !File.Exists(weights))
+            throw new FileNotFoundException($"--weights: {weights} not found (expected a .pt/.pth/.bin/.safetensors file, or builtin)", weights);
 
         var (trainSet, testSet, source) = DataSetup.Load(data, 0.2, seed, BadDataPolicy.Fail);
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
@@ -55,31 +83,27 @@ public static partial class Commands
         }
         else
         {
-            if (modelName == "") throw new UsageException("--model: name the zoo model the weights belong to (see 'models')");
             model = ModelRegistry.Create(modelName, classes);
             var report = Weights.Load(model, weights, strict: true, skipPrefixes: [model.ClassifierName]);
             Console.WriteLine(report);
             info = new CheckpointInfo { Model = modelName, NumClasses = classes, Classes = trainSet.Classes };
         }
 
-        int frozen = freeze switch
-        {
-            "all-but-head" => Freezing.FreezeAllButHead(model),
-            "none" => 0,
-            _ when int.TryParse(freeze, out int n) && n >= 0 => Freezing.FreezeFirst(model, n),
-            _ => throw new UsageException($"--freeze: expected all-but-head, none or a number of layers; found '{freeze}'"),
-        };
-        var (trainLoader, testLoader, mean, std) = Loaders(data, trainSet, testSet, model, size, augment, batchSize, workers, seed);
+        int frozen = freeze == "all-but-head" ? Freezing.FreezeAllButHead(model)
+                   : frozenLayers is int n2 ? Freezing.FreezeFirst(model, n2) : 0;
+        var (trainLoader, testLoader, mean, std) = TrainCommand.Loaders(data, trainSet, testSet, model, size, parse.GetValue(o.Augment),
+            parse.GetValue(o.BatchSize), parse.GetValue(o.Workers), seed);
         info = info with { InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std };
-        var run = RunFolder.Create(runs, modelName);
-        run.WriteCommand(Environment.GetCommandLineArgs().Skip(1),
-                         new { weights, modelName, data, freeze, epochs, unfreezeEpochs, lr, lowerLr, perClass, size, normStatistics });
+        var run = RunFolder.Create(parse.GetValue(o.Out)!, modelName);
+        session.RunFolder = run.Path;
+        run.WriteCommand(session.Argv, new { weights, modelName, data, freeze, epochs, unfreezeEpochs, lr, lowerLr, perClass, size, normStatistics });
         Console.WriteLine($"Fine-tuning {modelName} from {weights} on {source}: {trainSet.Count} training, {testSet.Count} held-out images, {classes} classes");
         Console.WriteLine($"Frozen: {frozen} parameter tensors ({freeze}); trainable parameters {Freezing.TrainableParameters(model).Sum(p => p.numel()):N0}");
         Console.WriteLine($"Run folder: {run.Path}");
 
         var config = new TrainConfig { Epochs = epochs, Optimizer = OptimizerKind.Adam, LearningRate = lr, Device = device.ToString() };
-        var result = new Trainer(model, config, trainLoader, testLoader, run, info).Fit();
+        var result = Interruptible.Run(cancel => new Trainer(model, config, trainLoader, testLoader, run, info).Fit(cancel));
+        if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;
         Console.WriteLine($"Stage 1 (frozen body): held-out top-1 {100 * result.LastValidation!.Top1:F2}%");
         if (unfreezeEpochs > 0)
         {
@@ -91,7 +115,8 @@ public static partial class Commands
             Action<TorchSharp.torch.nn.Module, bool> mode = normStatistics == "keep"
                 ? Freezing.SetTrainingModeKeepingNormStatistics
                 : Freezing.SetTrainingMode;
-            result = new Trainer(model, config2, trainLoader, testLoader, stage2, info, groups, mode).Fit();
+            result = Interruptible.Run(cancel => new Trainer(model, config2, trainLoader, testLoader, stage2, info, groups, mode).Fit(cancel));
+            if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;
             Console.WriteLine($"Stage 2 (all layers, discriminative rates): held-out top-1 {100 * result.LastValidation!.Top1:F2}%");
         }
         Weights.Save(model, run.File("model.pt"));
@@ -99,6 +124,6 @@ public static partial class Commands
         Checkpoint.Save(run.File("final.ckpt"), model, null, info with { Epoch = epochs + unfreezeEpochs });
         Reports.WriteFinal(run, model, info, result.LastValidation, trainLoader, result);
         Console.WriteLine($"Saved {run.File("final.ckpt")} (cnnzoo eval/predict) and model.pt / model.safetensors (PyTorch load_state_dict, strict)");
-        return 0;
+        return ExitCode.Success;
     }
 }

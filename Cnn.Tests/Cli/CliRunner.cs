@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using Cnn.Tests.Support;
+using Cnn.Training.Cli;
+
+namespace Cnn.Tests.Cli;
+
+/// <summary>Runs <c>cnnzoo</c> as a user does: in-process through <see cref="Commands.Run"/>, or as a child process.</summary>
+public static class CliRunner
+{
+    static readonly object console = new();
+
+    /// <summary>Exit code, standard output and standard error of one in-process run.</summary>
+    public static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        lock (console)
+        {
+            var (previousOut, previousError) = (Console.Out, Console.Error);
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            Console.SetOut(output);
+            Console.SetError(error);
+            try { return (Commands.Run(args), output.ToString(), error.ToString()); }
+            finally
+            {
+                Console.SetOut(previousOut);
+                Console.SetError(previousError);
+            }
+        }
+    }
+
+    /// <summary>Starts <c>cnnzoo</c> (the build beside the tests) as a child process with redirected output.</summary>
+    public static Process Start(string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cnnzoo.dll"));
+        foreach (string a in args) start.ArgumentList.Add(a);
+        return Process.Start(start) ?? throw new InvalidOperationException("could not start cnnzoo");
+    }
+
+    /// <summary>Runs a child process to the end; fails the test if it takes longer than <paramref name="timeout"/>.</summary>
+    public static (int Code, string Output, string Error) RunProcess(string workingDirectory, TimeSpan timeout, params string[] args)
+    {
+        using var process = Start(workingDirectory, args);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"cnnzoo {string.Join(' ', args)} did not finish in {timeout}");
+        }
+        return (process.ExitCode, output.Result, error.Result);
+    }
+
+    /// <summary>A .NET stack trace or exception dump on the console is a defect: the error path must catch everything.</summary>
+    public static void AssertNoStackTrace(string text)
+    {
+        Assert.IsFalse(text.Contains("   at ", StringComparison.Ordinal), "stack trace on the console:\n" + text);
+        Assert.IsFalse(text.Contains("Unhandled exception", StringComparison.OrdinalIgnoreCase), "unhandled exception:\n" + text);
+    }
+
+    public static string RepoRoot => TestPaths.RepoRoot;
+}

@@ -1,0 +1,23 @@
+using Cnn.Zoo;
+
+namespace Cnn.Tests.Zoo;
+
+/// <summary>The facts table that lets <c>cnnzoo models</c> print at once agrees with a real summary pass.</summary>
+[TestClass]
+public sealed class ModelFactsTests
+{
+    [TestMethod]
+    [TestCategory("Slow")]
+    public void EveryTabulatedFactEqualsTheMeasuredOne()
+    {
+        var wrong = new List<string>();
+        foreach (var entry in ModelRegistry.All)
+        {
+            var measured = ModelFacts.Measure(entry);
+            if (ModelFacts.Of(entry) != measured)
+                wrong.Add($"[\"{entry.Name}\"] = new({measured.Parameters}, {measured.Macs}, \"{measured.Input}\", {measured.WeightLayers}),");
+        }
+        Assert.AreEqual(0, wrong.Count, "ModelFacts table out of date; measured:\n" + string.Join('\n', wrong));
+        CollectionAssert.AreEquivalent(ModelRegistry.Names.ToList(), ModelFacts.Tabulated.ToList(), "every built-in model is tabulated");
+    }
+}

@@ -1,0 +1,23 @@
+using Cnn.Training.Training;
+using Cnn.Zoo;
+using Cnn.Zoo.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cnn.Training.Cli;
+
+/// <summary>A model rebuilt from a checkpoint written by train or finetune, with what the checkpoint says about it.</summary>
+public static class TrainedModel
+{
+    /// <summary>Rebuilds the model a checkpoint was trained as, loads its weights, and puts it in eval mode on <paramref name="device"/>.</summary>
+    public static (ZooModel Model, CheckpointInfo Info) Load(string path, Device device)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} not found (expected a .ckpt written by train or finetune)", path);
+        var info = Checkpoint.ReadInfo(path);
+        var model = ModelRegistry.Create(info.Model, info.NumClasses, new ModelOptions(info.ModelOptions));
+        Checkpoint.Load(path, model);
+        model.to(device);
+        model.eval();
+        return (model, info);
+    }
+}
