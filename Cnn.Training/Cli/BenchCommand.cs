@@ -6,6 +6,7 @@ using Cnn.Training.Benchmarks;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
 using Cnn.Transfer;
+using Cnn.Zoo.Inference;
 using TorchSharp;
 
 namespace Cnn.Training.Cli;
@@ -25,18 +26,19 @@ public static class BenchCommand
         var steps = CliOptions.Int("--memory-steps", 2000, "training steps of the memory run (RSS after 100 and after these)", 101);
         var skipOption = CliOptions.Text("--skip", "", "sections to leave out: training, loader, memory (comma-separated)", "list");
         var output = CliOptions.Text("--out", "runs", "folder that receives the run folder", "folder");
+        var precision = PrecisionOption.Create("bf16 row of the inference section: auto measures it where auto would pick bf16, bf16 for every model, fp32 leaves it out");
         var command = new Command("bench", "images/s of zoo models vs TorchSharp's TorchVision port, FLOP/s vs matmul, loader speed, memory")
         {
-            models, batch, threadsOption, repeats, warmup, seconds, steps, skipOption, output,
+            models, batch, threadsOption, repeats, warmup, seconds, steps, skipOption, output, precision,
         };
         command.SetAction(parse => Run(parse.GetValue(models)!, parse.GetValue(batch), parse.GetValue(threadsOption),
             parse.GetValue(repeats), parse.GetValue(warmup), parse.GetValue(seconds), parse.GetValue(steps),
-            parse.GetValue(skipOption)!, parse.GetValue(output)!, session));
+            parse.GetValue(skipOption)!, parse.GetValue(output)!, PrecisionOption.Value(parse, precision), session));
         return command;
     }
 
     static int Run(string models, int batch, int threads, int repeats, int warmup, double seconds, int steps, string skipList,
-                   string runs, CliSession session)
+                   string runs, InferencePrecision precision, CliSession session)
     {
         var skip = skipList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var unknown = skip.Except(["training", "loader", "memory"]).ToList();
@@ -47,9 +49,10 @@ public static class BenchCommand
         var settings = new BenchSettings(models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                                                .Select(BenchModel.Parse).ToList(),
                                          batch, threads, repeats, warmup, seconds, steps,
-                                         !skip.Contains("training"), !skip.Contains("loader"), !skip.Contains("memory"));
+                                         !skip.Contains("training"), !skip.Contains("loader"), !skip.Contains("memory"), precision);
         var run = RunFolder.Create(runs, "bench");
         session.RunFolder = run.Path;
+        var cpu = CpuCapabilities.Current;
         var machine = new Dictionary<string, object>
         {
             ["date"] = DateTime.Now.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
@@ -60,8 +63,17 @@ public static class BenchCommand
             ["os"] = RuntimeInformation.OSDescription,
             ["dotnet"] = RuntimeInformation.FrameworkDescription,
             ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString() ?? "?",
+            ["avx512_bf16"] = cpu.Avx512Bf16,
+            ["amx_bf16"] = cpu.AmxBf16,
+            ["native_bf16"] = cpu.NativeBFloat16,
         };
         Console.WriteLine($"Benchmark on {machine["cpu"]}, {threads} threads, batch {batch}, median of {repeats} interleaved samples");
+        Console.WriteLine($"bfloat16: {cpu} ({(cpu.NativeBFloat16 ? "native" : "emulated only")}); bf16 rows: {precision switch
+        {
+            InferencePrecision.Float32 => "none (--precision fp32)",
+            InferencePrecision.BFloat16 => "every model (--precision bf16)",
+            _ => cpu.NativeBFloat16 ? "models with 64x64 or larger images (--precision auto)" : "none, the CPU has no native bf16 (--precision auto)",
+        }}");
         Console.WriteLine($"Run folder: {run.Path}");
         var runner = new BenchmarkRunner(settings, Console.WriteLine);
         runner.Run();

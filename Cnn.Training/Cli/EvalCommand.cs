@@ -14,10 +14,11 @@ public static class EvalCommand
         var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune", "file");
         var data = CliOptions.Text("--data", "mnist", "mnist, fashion-mnist or a folder", "data");
         var batchSize = CliOptions.Int("--batch-size", 128, "batch size", 1);
+        var precision = PrecisionOption.Create();
         var runtime = new RuntimeOptions();
         var command = new Command("eval", "evaluate a checkpoint on a data set: loss, top-1, top-5, confusion matrix")
         {
-            checkpoint, data, batchSize,
+            checkpoint, data, batchSize, precision,
         };
         foreach (var option in runtime.All) command.Add(option);
         command.SetAction(parse =>
@@ -30,7 +31,8 @@ public static class EvalCommand
                 throw new InvalidDataException(
                     $"{source} has the classes [{Shorten(test.Classes)}] but {path} was trained on [{Shorten(info.Classes)}]; " +
                     "evaluate on data with the same classes in the same order");
-            using var model = InferenceModel.Optimize(trained);
+            using var model = InferenceModel.Optimize(trained, new InferenceOptions(Precision: PrecisionOption.Value(parse, precision)));
+            Console.WriteLine(PrecisionOption.Describe(model));
             int size = (int)info.InputShape[^1];
             var (_, transform) = DataSetup.Pipeline(test.Load(0), trained.Input, size, info.Mean, info.Std, augment: false);
             var result = Trainer.Evaluate(model, new DataLoader(test, transform, parse.GetValue(batchSize), false, seed), device, info.NumClasses);

@@ -91,7 +91,7 @@ public static class FinetuneCommand
 
         int frozen = freeze == "all-but-head" ? Freezing.FreezeAllButHead(model)
                    : frozenLayers is int n2 ? Freezing.FreezeFirst(model, n2) : 0;
-        var (trainLoader, testLoader, mean, std) = TrainCommand.Loaders(data, trainSet, testSet, model, size, parse.GetValue(o.Augment),
+        var (trainLoader, testLoader, mean, std) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, parse.GetValue(o.Augment),
             parse.GetValue(o.BatchSize), parse.GetValue(o.Workers), seed);
         info = info with { InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std };
         var run = RunFolder.Create(parse.GetValue(o.Out)!, modelName);

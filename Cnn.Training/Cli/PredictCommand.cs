@@ -15,8 +15,9 @@ public static class PredictCommand
         var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune", "file");
         var top = CliOptions.Int("--top", 5, "classes to show per image", 1);
         var images = new Argument<string[]>("images") { Description = "image files (PNG, JPEG, WebP, ...)", Arity = ArgumentArity.ZeroOrMore };
+        var precision = PrecisionOption.Create();
         var runtime = new RuntimeOptions();
-        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, top, images };
+        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, top, precision, images };
         foreach (var option in runtime.All) command.Add(option);
         command.SetAction(parse =>
         {
@@ -25,7 +26,8 @@ public static class PredictCommand
             if (files.Length == 0) throw new UsageException("predict needs at least one image file");
             var (device, _) = runtime.Apply(parse);
             var (trained, info) = TrainedModel.Load(path, device);
-            using var model = InferenceModel.Optimize(trained);
+            using var model = InferenceModel.Optimize(trained, new InferenceOptions(Precision: PrecisionOption.Value(parse, precision)));
+            Console.WriteLine(PrecisionOption.Describe(model));
             int size = (int)info.InputShape[^1];
             foreach (string file in files)
             {

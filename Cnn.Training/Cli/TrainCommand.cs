@@ -146,7 +146,7 @@ public static class TrainCommand
         var options = ModelOptions.Parse(recipe.ModelOptions.Where(r => !userOptions.Any(u => Key(u) == Key(r))).Concat(userOptions));
         var model = ModelRegistry.Create(modelName, trainSet.Classes.Count, options);
         int size = parse.GetValue(o.InputSize) ?? recipe.InputSize ?? model.Input.Height;
-        var (trainLoader, testLoader, mean, std) = Loaders(data, trainSet, testSet, model, size, parse.GetValue(o.Augment), batchSize, workers, seed);
+        var (trainLoader, testLoader, mean, std) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, parse.GetValue(o.Augment), batchSize, workers, seed);
 
         var run = resume is null ? RunFolder.Create(parse.GetValue(o.Out)!, modelName) : new RunFolder(Path.GetDirectoryName(Path.GetFullPath(resume))!);
         session.RunFolder = run.Path;
@@ -175,17 +175,6 @@ public static class TrainCommand
         Console.WriteLine($"Checkpoints: {run.LastCheckpoint} (last), {run.BestCheckpoint} (best)");
         Console.WriteLine($"Metrics: {run.MetricsCsv}; pictures and summary.json in {run.Path}");
         return ExitCode.Success;
-    }
-
-    /// <summary>Loaders that fit the data to the model: the shared pipeline of train and finetune.</summary>
-    internal static (DataLoader Train, DataLoader Test, float[] Mean, float[] Std) Loaders(
-        string data, IImageDataset trainSet, IImageDataset testSet, ZooModel model, int size, bool augment, int batchSize,
-        int workers, int seed)
-    {
-        var (mean, std) = DataSetup.Normalisation(data, model.Input.Channels);
-        var (trainTransform, evalTransform) = DataSetup.Pipeline(trainSet.Load(0), model.Input, size, mean, std, augment);
-        return (new DataLoader(trainSet, trainTransform, batchSize, shuffle: true, seed, workers),
-                new DataLoader(testSet, evalTransform, batchSize * 2, shuffle: false, seed, workers), mean, std);
     }
 
     static string Key(string option) => option.Split('=')[0].Trim().ToLowerInvariant();

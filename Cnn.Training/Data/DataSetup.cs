@@ -101,4 +101,20 @@ public static class DataSetup
         eval.Add(Transforms.Normalize(mean, std));
         return (Transforms.Compose([.. train]), Transforms.Compose([.. eval]));
     }
+
+    /// <summary>
+    /// The loaders that fit <paramref name="trainSet"/> and <paramref name="testSet"/> to a model: normalisation for
+    /// <paramref name="data"/> (<see cref="Normalisation"/>), the transforms of <see cref="Pipeline"/>, a shuffled
+    /// training loader and an in-order held-out loader with twice the batch (no gradients to keep, so it fits).
+    /// The one loader setup of train, finetune and the benchmark.
+    /// </summary>
+    public static (DataLoader Train, DataLoader Test, float[] Mean, float[] Std) Loaders(
+        string data, IImageDataset trainSet, IImageDataset testSet, InputSpec input, int size, bool augment, int batchSize,
+        int workers, int seed)
+    {
+        var (mean, std) = Normalisation(data, input.Channels);
+        var (trainTransform, evalTransform) = Pipeline(trainSet.Load(0), input, size, mean, std, augment);
+        return (new DataLoader(trainSet, trainTransform, batchSize, shuffle: true, seed, workers),
+                new DataLoader(testSet, evalTransform, batchSize * 2, shuffle: false, seed, workers), mean, std);
+    }
 }
