@@ -64,13 +64,13 @@ public sealed class CommandLineTests
     static IEnumerable<object[]> VerbOptions =>
     [
         ["train", new[] { "--model", "--data", "--epochs", "--batch-size", "--optimizer", "--lr", "--schedule", "--augment", "--resume", "--layout", "--seed", "--device", "--threads", "--opt" }],
-        ["eval", new[] { "--checkpoint", "--data", "--batch-size", "--device" }],
-        ["predict", new[] { "--checkpoint", "--top", "--device" }],
+        ["eval", new[] { "--checkpoint", "--data", "--batch-size", "--device", "--precision" }],
+        ["predict", new[] { "--checkpoint", "--top", "--device", "--precision" }],
         ["models", Array.Empty<string>()],
         ["summary", new[] { "--input", "--classes", "--opt" }],
         ["export-images", new[] { "--data", "--out", "--per-class", "--format" }],
         ["finetune", new[] { "--weights", "--model", "--data", "--freeze", "--epochs", "--unfreeze-epochs", "--bn-stats", "--augment" }],
-        ["bench", new[] { "--models", "--batch", "--threads", "--skip", "--repeats" }],
+        ["bench", new[] { "--models", "--batch", "--threads", "--skip", "--repeats", "--precision" }],
     ];
 
     [TestMethod]
