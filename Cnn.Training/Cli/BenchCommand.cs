@@ -88,7 +88,11 @@ public static class BenchCommand
                 value = Finite(r.ImagesPerSecond), ratio = Finite(r.Ratio), gflops_per_s = Finite(r.GigaFlopsPerSecond),
                 fraction_of_matmul = Finite(r.FractionOfMatmul), note = r.Note,
             }) }, new JsonSerializerOptions { WriteIndented = true }));
-        Console.WriteLine($"\nWrote {run.File("bench.csv")} and bench.json");
+        bool charted = runner.Rows.Any(r => r.Section == "inference");
+        if (charted)
+            Charts.Save(Charts.Benchmark(runner.Rows, $"Inference speed, batch {batch}, {threads} threads, {machine["cpu"]}"),
+                        run.File("bench.png"), 980, Charts.BarHeight);
+        Console.WriteLine($"\nWrote {run.File("bench.csv")}, bench.json{(charted ? " and bench.png" : "")}");
         return ExitCode.Success;
     }
 
