@@ -11,8 +11,9 @@ public sealed class LoadReport
     internal LoadReport(string source, string model, IReadOnlyList<string> loaded, IReadOnlyList<string> missing,
                         IReadOnlyList<string> unexpected,
                         IReadOnlyList<(string Key, long[] Expected, long[] Found)> shapeMismatches,
-                        IReadOnlyList<string> skipped)
+                        IReadOnlyList<string> skipped, ArchitectureMatch? match = null)
     {
+        Match = match;
         Source = source;
         Model = model;
         Loaded = loaded;
@@ -43,9 +44,22 @@ public sealed class LoadReport
     /// <summary>Keys (model or file) left out by a skip prefix; they count neither as missing nor as unexpected.</summary>
     public IReadOnlyList<string> Skipped { get; }
 
+    /// <summary>
+    /// When a load failed because the file holds another architecture: the registered model its keys match best
+    /// (see <see cref="ArchitectureMatch.Best"/>); null otherwise.
+    /// </summary>
+    public ArchitectureMatch? Match { get; }
+
+    /// <summary>How many keys of each kind <see cref="ToString"/> names before "... and N more".</summary>
+    public const int ListedKeys = 5;
+
     /// <summary>True when every model key not skipped was matched by a file tensor of the same shape and vice versa.</summary>
     public bool IsExact => Missing.Count == 0 && Unexpected.Count == 0 && ShapeMismatches.Count == 0;
 
+    /// <summary>
+    /// The counts, the first <see cref="ListedKeys"/> keys of each kind and "... and N more", and the architecture the
+    /// file holds when that is why nothing fits: a report of a 434-key mismatch still fits on one screen.
+    /// </summary>
     public override string ToString()
     {
         var sb = new StringBuilder();
@@ -53,17 +67,23 @@ public sealed class LoadReport
         string verdict = IsExact ? "exact match" : "not an exact match";
         sb.Append($"weights from {Source} into {Model}: {Loaded.Count} of {total} tensors loaded, {verdict}");
         static string Shape(long[] s) => "[" + string.Join(", ", s) + "]";
-        void Section(string title, IReadOnlyCollection<string> items)
+        void Section(string title, IReadOnlyList<string> items)
         {
             if (items.Count == 0) return;
             sb.AppendLine();
-            sb.Append($"  {title} ({items.Count}): {string.Join(", ", items)}");
+            sb.Append($"  {title} ({items.Count}): {string.Join(", ", items.Take(ListedKeys))}");
+            if (items.Count > ListedKeys) sb.Append($", ... and {items.Count - ListedKeys} more");
         }
         Section("missing from the file", Missing);
         Section("unexpected in the file", Unexpected);
         Section("wrong shape (model vs file)",
                 ShapeMismatches.Select(m => $"{m.Key} {Shape(m.Expected)} vs {Shape(m.Found)}").ToList());
         Section("skipped", Skipped);
+        if (Match is not null)
+        {
+            sb.AppendLine();
+            sb.Append($"  {Match}");
+        }
         return sb.ToString();
     }
 }
@@ -72,7 +92,10 @@ public sealed class LoadReport
 public sealed class WeightLoadException : Exception
 {
     public WeightLoadException(LoadReport report)
-        : base("strict load refused, the model is unchanged; " + report)
+        : base(report + Environment.NewLine + "Strict load refused; the model is unchanged. " +
+               (report.Match is { IsConvincing: true }
+                   ? $"Build the model the file was saved from ({report.Match.Model}), or load into this one with strict: false."
+                   : "Use weights saved from this architecture, or load what fits with strict: false or skip prefixes."))
     {
         Report = report;
     }

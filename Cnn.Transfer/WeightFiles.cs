@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Collections;
 using System.IO.Compression;
+using System.Text;
 using System.Text.Json;
 using Razorvine.Pickle;
 using TorchSharp.PyBridge;
@@ -87,19 +88,24 @@ internal static class WeightFiles
                 throw new InvalidDataException(
                     $"'{path}' is not {expected}: it does not start with a zip signature ({probe.Length} bytes). " +
                     "Files from PyTorch < 1.6 or saved with _use_new_zipfile_serialization=False must be re-saved with a current torch.save.");
-            bool hasPickle;
+            byte[]? pickle;
+            string entryName = "data.pkl";
             try
             {
                 probe.Position = 0;
                 using var archive = new ZipArchive(probe, ZipArchiveMode.Read, leaveOpen: true);
-                hasPickle = archive.Entries.Any(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal));
+                var entry = archive.Entries.FirstOrDefault(e => e.FullName.EndsWith("data.pkl", StringComparison.Ordinal));
+                pickle = entry is null ? null : ReadEntry(entry);
+                entryName = entry?.FullName ?? entryName;
             }
             catch (InvalidDataException e)
             {
                 throw new InvalidDataException($"'{path}' is truncated or corrupt, expected {expected}: {e.Message}", e);
             }
-            if (!hasPickle)
+            if (pickle is null)
                 throw new InvalidDataException($"'{path}' is a zip archive but not {expected}: it has no data.pkl");
+            // Before anything is unpickled: a pickle that imports code (os.system, eval, ...) is refused here.
+            PickleGuard.Check(pickle, path, entryName);
         }
 
         Hashtable root;
@@ -121,6 +127,14 @@ internal static class WeightFiles
             DisposeAll(root, keep: null);
             throw;
         }
+    }
+
+    static byte[] ReadEntry(ZipArchiveEntry entry)
+    {
+        using var stream = entry.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
     }
 
     /// <summary>
@@ -198,6 +212,8 @@ internal static class WeightFiles
         ["BOOL"] = (ScalarType.Bool, 1),
     };
 
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     static Dictionary<string, Tensor> ReadSafetensors(string path)
     {
         ValidateSafetensors(path);
@@ -235,11 +251,13 @@ internal static class WeightFiles
         JsonDocument document;
         try
         {
+            // JsonDocument accepts invalid UTF-8 inside strings and fails only when a name is read; check it all first.
+            _ = StrictUtf8.GetCharCount(header);
             document = JsonDocument.Parse(header);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or DecoderFallbackException)
         {
-            throw new InvalidDataException($"'{path}' has a corrupt safetensors header (not valid JSON: {e.Message}); {expected}", e);
+            throw new InvalidDataException($"'{path}' has a corrupt safetensors header (not valid UTF-8 JSON: {e.Message}); {expected}", e);
         }
         using (document)
         {

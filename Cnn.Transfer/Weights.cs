@@ -1,3 +1,4 @@
+using Cnn.Zoo.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -59,7 +60,8 @@ public static class Weights
     /// <summary>
     /// Copies the tensors of <paramref name="stateDict"/> into the model's parameters and buffers with matching keys.
     /// <para>Keys equal to or under one of <paramref name="skipPrefixes"/> (e.g. the classifier's name) are ignored
-    /// on both sides. Strict: any missing, unexpected or wrong-shape key throws a <see cref="WeightLoadException"/>
+    /// on both sides, and so are the auxiliary heads of a model built without them (GoogLeNet's <c>aux1</c>,
+    /// <c>aux2</c>: torchvision's published file has them). Strict: any missing, unexpected or wrong-shape key throws a <see cref="WeightLoadException"/>
     /// whose report lists them all, and the model is left exactly as it was (everything is checked before anything is
     /// copied). Not strict: every key whose name and shape match is copied, the rest keep their values, and the
     /// report says which.</para>
@@ -74,10 +76,24 @@ public static class Weights
         return LoadCore(model, stateDict, strict, skipPrefixes, "a state dict");
     }
 
+    /// <summary>As <see cref="Load(nn.Module, Dictionary{string, Tensor}, bool, IEnumerable{string}?)"/>, with
+    /// <paramref name="source"/> naming where the tensors came from in the report.</summary>
+    public static LoadReport Load(nn.Module model, Dictionary<string, Tensor> stateDict, string source, bool strict = true,
+                                  IEnumerable<string>? skipPrefixes = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentNullException.ThrowIfNull(source);
+        return LoadCore(model, stateDict, strict, skipPrefixes, source);
+    }
+
     static LoadReport LoadCore(nn.Module model, Dictionary<string, Tensor> source, bool strict,
                                IEnumerable<string>? skipPrefixes, string sourceName)
     {
-        string[] skip = StateKeys.CheckPrefixes(skipPrefixes ?? [], nameof(skipPrefixes));
+        // A model built without its auxiliary heads (GoogLeNet's default) takes a file made with them, as
+        // torchvision's builder does for its published GoogLeNet: the heads' keys are skipped and reported as such.
+        IEnumerable<string> absentHeads = model is IAuxiliaryClassifiers { HasAuxiliary: false } aux ? aux.AuxiliaryNames : [];
+        string[] skip = StateKeys.CheckPrefixes([.. skipPrefixes ?? [], .. absentHeads], nameof(skipPrefixes));
         bool Skipped(string key) => skip.Any(p => StateKeys.IsUnder(key, p));
 
         var target = model.state_dict();
@@ -102,7 +118,8 @@ public static class Weights
 
         string modelName = model.GetName();
         if (strict && (missing.Count > 0 || unexpected.Count > 0 || mismatches.Count > 0))
-            throw new WeightLoadException(new LoadReport(sourceName, modelName, [], missing, unexpected, mismatches, skipped));
+            throw new WeightLoadException(new LoadReport(sourceName, modelName, [], missing, unexpected, mismatches, skipped,
+                                                         OtherArchitecture(modelName, source, loaded.Count, target.Count - skipped.Count)));
 
         // copy_ into a leaf that requires grad is only legal under no_grad; it never touches requires_grad, but
         // the flags are restored anyway so that no code path (now or after a TorchSharp change) can freeze a model.
@@ -117,6 +134,18 @@ public static class Weights
             foreach (var (parameter, requiresGrad) in flags) parameter.requires_grad = requiresGrad;
         }
         return new LoadReport(sourceName, modelName, loaded, missing, unexpected, mismatches, skipped);
+    }
+
+    /// <summary>
+    /// The registered architecture the file's keys match, when hardly any fit <paramref name="modelName"/> (under 90% of
+    /// its keys found): weights of another model. Null when most keys fit (a different head is the usual reason) or
+    /// when the best match is the model itself (same keys, other options).
+    /// </summary>
+    static ArchitectureMatch? OtherArchitecture(string modelName, Dictionary<string, Tensor> source, int fitting, int modelKeys)
+    {
+        if (fitting >= 0.9 * modelKeys && fitting >= 0.9 * source.Count) return null;
+        var match = ArchitectureMatch.Best(source.ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal));
+        return match is not null && match.Model != modelName ? match : null;
     }
 
     /// <summary>

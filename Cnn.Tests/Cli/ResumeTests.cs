@@ -103,6 +103,6 @@ public sealed class ResumeTests
         Checkpoint.Load(actualCheckpoint, actual);
         var a = actual.state_dict();
         foreach (var (key, tensor) in expected.state_dict())
-            Assert.IsTrue(tensor.equal(a[key]).item<bool>(), $"{key} differs between the uninterrupted and the resumed run");
+            Assert.IsTrue(TorchSharp.torch.equal(tensor, a[key]).all().item<bool>(), $"{key} differs between the uninterrupted and the resumed run");
     }
 }

@@ -1,5 +1,6 @@
 using Cnn.Training.Benchmarks;
 using Cnn.Training.Data;
+using Cnn.Zoo;
 using TorchSharp;
 
 namespace Cnn.Tests.Data;
@@ -134,7 +135,7 @@ public sealed class DataLoaderTests
     [TestMethod]
     public void TransformErrorsNameTheSample()
     {
-        var loader = new DataLoader(new FakeDataset(4), Transforms.Normalize(Transforms.ImageNetMean, Transforms.ImageNetStd),
+        var loader = new DataLoader(new FakeDataset(4), Transforms.Normalize(Preprocessing.ImageNet),
             batchSize: 2, shuffle: false, seed: 0);
 
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => Run(loader, 0));

@@ -94,27 +94,51 @@ public sealed class ImageFolderTests
     [TestMethod]
     [DataRow("garbage")]
     [DataRow("truncated")]
-    public void CorruptImageFailsNamingTheFile(string damage)
+    public void CorruptImageFailsNamingTheFileBeforeAnyEpoch(string damage)
     {
         using var temp = new TempFolder();
         File.WriteAllBytes(temp.File("cat", "good.png"), TestFiles.GradientPng(4, 4));
         var png = TestFiles.GradientPng(24, 24);
         string bad = temp.File("cat", "bad.png");
         File.WriteAllBytes(bad, damage == "garbage" ? [0x89, 0x50, 0x00, 0x01, 0x02] : png[..(png.Length / 2)]);
-        var data = Datasets.ImageFolder(temp.Path);
-        int badIndex = Enumerable.Range(0, data.Count).Single(i => data.Describe(i) == bad);
 
-        var e = Assert.ThrowsExactly<BadSampleException>(() => data.Load(badIndex));
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => Datasets.ImageFolder(temp.Path));
+
         StringAssert.Contains(e.Message, bad);
-        Assert.AreEqual(BadDataPolicy.Fail, e.Policy);
-
-        var loader = new DataLoader(data, Transforms.ResizeExact(4, 4), batchSize: 2, shuffle: false, seed: 1, workers: 2);
-        var thrown = Assert.ThrowsExactly<BadSampleException>(() => loader.Epoch(0).ToList().ForEach(b => b.Dispose()));
-        StringAssert.Contains(thrown.Message, bad);
+        StringAssert.Contains(e.Message, "1 of 2 image files cannot be used");
+        StringAssert.Contains(e.Message, damage == "garbage" ? "not a decodable image" : "truncated");
     }
 
     [TestMethod]
-    public void SkipPolicyLeavesCorruptImagesOutAndCountsThem()
+    public void AFileThatBreaksAfterTheScanFailsOrIsSkippedByTheLoader()
+    {
+        using var temp = new TempFolder();
+        File.WriteAllBytes(temp.File("cat", "good.png"), TestFiles.GradientPng(4, 4));
+        string later = temp.File("cat", "later.png");
+        File.WriteAllBytes(later, TestFiles.GradientPng(5, 5));
+        var failing = Datasets.ImageFolder(temp.Path);
+        var skipping = Datasets.ImageFolder(temp.Path, BadDataPolicy.Skip);
+        File.WriteAllText(later, "overwritten while training");
+        int laterIndex = Enumerable.Range(0, failing.Count).Single(i => failing.Describe(i) == later);
+
+        var e = Assert.ThrowsExactly<BadSampleException>(() => failing.Load(laterIndex));
+        StringAssert.Contains(e.Message, later);
+        Assert.AreEqual(BadDataPolicy.Fail, e.Policy);
+        var loader = new DataLoader(failing, Transforms.ResizeExact(4, 4), batchSize: 2, shuffle: false, seed: 1, workers: 2);
+        StringAssert.Contains(Assert.ThrowsExactly<BadSampleException>(() => loader.Epoch(0).ToList().ForEach(b => b.Dispose())).Message, later);
+
+        var skipper = new DataLoader(skipping, Transforms.ResizeExact(4, 4), batchSize: 2, shuffle: false, seed: 1, workers: 2);
+        var seen = new List<int>();
+        foreach (var batch in skipper.Epoch(0))
+        {
+            using (batch) seen.AddRange(batch.Indices);
+        }
+        Assert.HasCount(1, seen);
+        StringAssert.Contains(skipper.Errors.Messages.Single(), later);
+    }
+
+    [TestMethod]
+    public void SkipPolicyLeavesCorruptImagesOutAtTheScanAndListsThem()
     {
         using var temp = new TempFolder();
         for (int i = 0; i < 5; i++) File.WriteAllBytes(temp.File("cat", $"{i}.png"), TestFiles.GradientPng(3 + i, 5));
@@ -124,6 +148,10 @@ public sealed class ImageFolderTests
         var data = Datasets.ImageFolder(temp.Path, BadDataPolicy.Skip);
         var loader = new DataLoader(data, Transforms.ResizeExact(4, 4), batchSize: 3, shuffle: true, seed: 7, workers: 2);
 
+        Assert.AreEqual(6, data.Count);
+        Assert.AreEqual(bad, data.LeftOut.Single().Path);
+        StringAssert.Contains(data.LeftOut.Single().Problem, "not a decodable image");
+        CollectionAssert.AreEqual(new[] { 0, 0, 0, 0, 0, 1 }, Enumerable.Range(0, 6).Select(data.LabelOf).ToArray(), "labels follow their files");
         for (int epoch = 0; epoch < 2; epoch++)
         {
             var seen = new List<int>();
@@ -134,10 +162,7 @@ public sealed class ImageFolderTests
             Assert.AreEqual(6, seen.Count);
             Assert.IsFalse(seen.Any(i => data.Describe(i) == bad));
         }
-
-        Assert.AreEqual(2, loader.Errors.Skipped, "one skip per epoch");
-        Assert.AreEqual(1, loader.Errors.SkippedSamples);
-        StringAssert.Contains(loader.Errors.Messages.Single(), bad);
+        Assert.AreEqual(0, loader.Errors.Skipped, "nothing is left to skip while training");
     }
 
     [TestMethod]

@@ -1,5 +1,6 @@
 using Cnn.Training.Benchmarks;
 using Cnn.Training.Data;
+using Cnn.Zoo;
 
 namespace Cnn.Tests.Data;
 
@@ -40,7 +41,7 @@ public sealed class ShippedDataTests
         DatasetExport.ToImageFolder(train, temp.Path, perClass: 30);
         var folder = Datasets.ImageFolder(temp.Path);
         var loader = new DataLoader(folder, Transforms.Compose(Transforms.Resize(64), Transforms.CenterCrop(56, 56),
-            Transforms.Normalize(Transforms.ImageNetMean, Transforms.ImageNetStd)), batchSize: 32, shuffle: true, seed: 0);
+            Transforms.Normalize(Preprocessing.ImageNet)), batchSize: 32, shuffle: true, seed: 0);
 
         Assert.AreEqual(300, folder.Count);
         Assert.AreEqual("T-shirt_top", folder.Classes[0], "classes.txt keeps Fashion-MNIST's label order");

@@ -97,6 +97,51 @@ internal static class TestFiles
         return data.ToArray();
     }
 
+    /// <summary>
+    /// A valid PNG signature and IHDR declaring width x height 8-bit RGB, then one IDAT holding a single row and IEND:
+    /// what a damaged header or a decompression bomb looks like to a decoder (checksums are right, so only the size is off).
+    /// </summary>
+    public static byte[] PngClaiming(int width, int height)
+    {
+        using var output = new MemoryStream();
+        output.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8;  // bit depth
+        header[9] = 2;  // colour type: RGB
+        Chunk(output, "IHDR", header);
+        using (var row = new MemoryStream())
+        {
+            using (var zlib = new ZLibStream(row, CompressionLevel.Fastest, leaveOpen: true)) zlib.Write(new byte[1 + 3 * Math.Min(width, 1 << 16)]);
+            Chunk(output, "IDAT", row.ToArray());
+        }
+        Chunk(output, "IEND", []);
+        return output.ToArray();
+    }
+
+    private static void Chunk(Stream output, string type, byte[] data)
+    {
+        var buffer = new byte[8 + data.Length + 4];
+        BinaryPrimitives.WriteInt32BigEndian(buffer, data.Length);
+        System.Text.Encoding.ASCII.GetBytes(type).CopyTo(buffer, 4);
+        data.CopyTo(buffer, 8);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(8 + data.Length), Crc32(buffer.AsSpan(4, 4 + data.Length)));
+        output.Write(buffer);
+    }
+
+    /// <summary>The CRC-32 of PNG chunks and zip (ISO 3309, reflected polynomial 0xEDB88320).</summary>
+    public static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+        }
+        return ~crc;
+    }
+
     /// <summary>Walks up from the test assembly to the folder holding Cnn.Zoo.sln, where data/ lives.</summary>
     public static string RepoRoot()
     {

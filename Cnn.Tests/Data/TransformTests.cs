@@ -1,4 +1,5 @@
 using Cnn.Training.Data;
+using Cnn.Zoo;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -145,11 +146,11 @@ public sealed class TransformTests
         Assert.AreEqual("3x2x2", rgb.ToString());
         CollectionAssert.AreEqual(grey.Pixels, rgb.Pixels[8..12]);
 
-        var normalized = Transforms.Normalize(Transforms.ImageNetMean, Transforms.ImageNetStd).Apply(rgb, new Random(0));
+        var normalized = Transforms.Normalize(Preprocessing.ImageNet).Apply(rgb, new Random(0));
         Assert.AreEqual((0.5f - 0.485f) / 0.229f, normalized.Pixels[1], 1e-6f);
         Assert.AreEqual((1f - 0.406f) / 0.225f, normalized.Pixels[10], 1e-6f);
 
-        var e = Assert.ThrowsExactly<ArgumentException>(() => Transforms.Normalize(Transforms.ImageNetMean, Transforms.ImageNetStd).Apply(grey, new Random(0)));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => Transforms.Normalize(Preprocessing.ImageNet).Apply(grey, new Random(0)));
         StringAssert.Contains(e.Message, "1x2x2");
         StringAssert.Contains(e.Message, "GreyToRgb");
     }
@@ -172,7 +173,7 @@ public sealed class TransformTests
         var image = Pattern(3, 20, 24);
         var copy = (float[])image.Pixels.Clone();
         var all = Transforms.Compose(Transforms.RandomResizedCrop(16), Transforms.HorizontalFlip(1), Transforms.RandomCrop(16, 2),
-            Transforms.Normalize(Transforms.ImageNetMean, Transforms.ImageNetStd));
+            Transforms.Normalize(Preprocessing.ImageNet));
 
         all.Apply(image, new Random(3));
 

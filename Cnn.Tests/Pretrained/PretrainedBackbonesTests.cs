@@ -58,7 +58,7 @@ public sealed class PretrainedBackbonesTests
         }
         CollectionAssert.AreEqual(new long[] { 5, 512 }, again.state_dict()["fc.weight"].shape);
         Assert.AreEqual(5, again.NumClasses);
-        Assert.AreEqual("resnet18_2223", again.GetName());
+        Assert.AreEqual("resnet18", again.GetName(), "built by the registry's resnet18 with layers=2,2,2,3");
     }
 
     [TestMethod]

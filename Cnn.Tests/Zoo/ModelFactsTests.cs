@@ -14,10 +14,10 @@ public sealed class ModelFactsTests
         foreach (var entry in ModelRegistry.All)
         {
             var measured = ModelFacts.Measure(entry);
-            if (ModelFacts.Of(entry) != measured)
+            if (!ModelFacts.Tabulated.TryGetValue(entry.Name, out var tabulated) || tabulated != measured)
                 wrong.Add($"[\"{entry.Name}\"] = new({measured.Parameters}, {measured.Macs}, \"{measured.Input}\", {measured.WeightLayers}),");
         }
-        Assert.AreEqual(0, wrong.Count, "ModelFacts table out of date; measured:\n" + string.Join('\n', wrong));
-        CollectionAssert.AreEquivalent(ModelRegistry.Names.ToList(), ModelFacts.Tabulated.ToList(), "every built-in model is tabulated");
+        Assert.AreEqual(0, wrong.Count, "ModelFacts table out of date or incomplete; measured:\n" + string.Join('\n', wrong));
+        Assert.AreEqual(ModelRegistry.All.Count, ModelFacts.Tabulated.Count, "a tabulated model that is not registered");
     }
 }

@@ -205,8 +205,11 @@ public sealed class DataLoader
             labels[i] = Dataset.LabelOf(indices[i]);
         }
         // Tensors made on the calling thread (workers = 0) would join its dispose scope; the batch owns them instead.
-        var imageTensor = torch.tensor(pixels, [images.Count, first.Channels, first.Height, first.Width]).DetachFromDisposeScope();
-        var labelTensor = torch.tensor(labels, [images.Count]).DetachFromDisposeScope();
+        // The device is explicit because TorchSharp's default device is process-wide, not per thread: a batch is made on
+        // the CPU even while another thread has changed the default (ArchitectureMatch builds models on "meta").
+        var imageTensor = torch.tensor(pixels, [images.Count, first.Channels, first.Height, first.Width], device: torch.CPU)
+            .DetachFromDisposeScope();
+        var labelTensor = torch.tensor(labels, [images.Count], device: torch.CPU).DetachFromDisposeScope();
         return new Batch(imageTensor, labelTensor, [.. indices], number);
     }
 

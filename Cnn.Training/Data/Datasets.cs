@@ -49,15 +49,17 @@ public static class Datasets
     }
 
     /// <summary>torchvision's ImageFolder layout, decoded as RGB; see <see cref="ImageFolder(string, BadDataPolicy, ColorMode)"/>.</summary>
-    public static IImageDataset ImageFolder(string root, BadDataPolicy policy = BadDataPolicy.Fail) =>
-        new ImageFolderDataset(root, policy, ColorMode.Rgb);
+    public static ImageFolderDataset ImageFolder(string root, BadDataPolicy policy = BadDataPolicy.Fail) =>
+        new(root, policy, ColorMode.Rgb);
 
     /// <summary>
     /// <c>root/&lt;class&gt;/**/*.{png,jpg,jpeg,webp,bmp}</c>, classes and files in ordinal order (or classes in the order
-    /// of <c>root/classes.txt</c>). Images are decoded in <see cref="IImageDataset.Load"/>, on the loader's workers.
+    /// of <c>root/classes.txt</c>). Every file is decoded once here, so bad files are reported (or, with
+    /// <see cref="BadDataPolicy.Skip"/>, left out and listed in <see cref="ImageFolderDataset.LeftOut"/>) before
+    /// training; training decodes again in <see cref="IImageDataset.Load"/>, on the loader's workers.
     /// </summary>
-    public static IImageDataset ImageFolder(string root, BadDataPolicy policy, ColorMode mode) =>
-        new ImageFolderDataset(root, policy, mode);
+    public static ImageFolderDataset ImageFolder(string root, BadDataPolicy policy, ColorMode mode) =>
+        new(root, policy, mode);
 
     /// <summary>
     /// A stratified split: within each class, a seeded shuffle, then <c>round(n * validationFraction)</c> samples go to

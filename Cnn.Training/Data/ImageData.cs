@@ -2,7 +2,7 @@ namespace Cnn.Training.Data;
 
 /// <summary>
 /// A decoded image as float32 in channel-major (CHW) order, the layout a batch tensor has, so batching is a block copy.
-/// Readers produce values in [0, 1] (byte / 255, as torchvision's <c>ToTensor</c>); <see cref="Transforms.Normalize"/>
+/// Readers produce values in [0, 1] (byte / 255, as torchvision's <c>ToTensor</c>); <see cref="Transforms.Normalize(float[], float[])"/>
 /// shifts them afterwards. Transforms treat an instance as immutable and return a new one.
 /// </summary>
 public sealed class ImageData

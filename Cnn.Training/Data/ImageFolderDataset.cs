@@ -1,36 +1,37 @@
-using SkiaSharp;
+using System.Collections.Concurrent;
 
 namespace Cnn.Training.Data;
-
-/// <summary>How an image folder's pictures are turned into channels.</summary>
-public enum ColorMode
-{
-    /// <summary>Three channels; grey pictures are repeated, alpha is dropped (PIL's <c>convert("RGB")</c>, torchvision's default loader).</summary>
-    Rgb,
-
-    /// <summary>One channel of ITU-R BT.601 luma, rounded as PIL's <c>convert("L")</c> does, for digit-style data.</summary>
-    Grey,
-}
 
 /// <summary>
 /// torchvision's <c>ImageFolder</c> layout: <c>root/&lt;class&gt;/**/&lt;image&gt;</c>. Class folders and files are
 /// sorted ordinally (culture-independent, so labels are the same on every machine), except that a <c>classes.txt</c>
 /// in the root, if present, lists the folder names in label order (what <see cref="DatasetExport"/> writes, so an
 /// exported set keeps its original label numbers). Names starting with '.' are ignored, which keeps Jupyter's
-/// <c>.ipynb_checkpoints</c> from becoming a class. Images are decoded lazily by SkiaSharp in <see cref="Load"/>.
+/// <c>.ipynb_checkpoints</c> from becoming a class.
+/// <para>Every file is decoded once when the folder is opened (in parallel; for small pictures this costs a fraction of
+/// one epoch's decoding), so an empty, truncated, damaged or absurdly large file is found before training starts rather
+/// than mid-epoch, and all of them are reported at once. With <see cref="BadDataPolicy.Fail"/> that report is an
+/// <see cref="InvalidDataException"/>; with <see cref="BadDataPolicy.Skip"/> the files are left out and listed in
+/// <see cref="LeftOut"/>. Training decodes again, lazily, in <see cref="Load"/> on the loader's workers.</para>
 /// </summary>
-internal sealed class ImageFolderDataset : IImageDataset
+public sealed class ImageFolderDataset : IImageDataset
 {
     public const string ClassListFile = "classes.txt";
 
     /// <summary>What SkiaSharp decodes; anything else in a class folder (notes, CSVs, .tmp files) is ignored.</summary>
     public static readonly IReadOnlyList<string> Extensions = [".png", ".jpg", ".jpeg", ".webp", ".bmp"];
 
+    /// <summary>How many bad files an error message names before "... and N more".</summary>
+    public const int ListedInMessages = 10;
+
     private readonly string[] _files;
     private readonly int[] _labels;
     private readonly BadDataPolicy _policy;
     private readonly ColorMode _mode;
 
+    /// <exception cref="DirectoryNotFoundException"><paramref name="root"/> does not exist.</exception>
+    /// <exception cref="InvalidDataException">The layout is wrong, or (with <see cref="BadDataPolicy.Fail"/>) some files
+    /// cannot be decoded; the message lists them.</exception>
     public ImageFolderDataset(string root, BadDataPolicy policy, ColorMode mode)
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"image folder not found: {root}");
@@ -65,9 +66,21 @@ internal sealed class ImageFolderDataset : IImageDataset
             labels.AddRange(Enumerable.Repeat(label, images.Count));
         }
         Classes = classes;
-        _files = files.ToArray();
-        _labels = labels.ToArray();
+
+        var bad = Scan(files, mode);
+        if (bad.Count > 0 && policy == BadDataPolicy.Fail)
+            throw new InvalidDataException(
+                $"{root}: {DataFiles.Thousands(bad.Count)} of {DataFiles.Thousands(files.Count)} image files cannot be used:" +
+                Environment.NewLine + UnreadableFile.Describe(bad, ListedInMessages) + Environment.NewLine +
+                "Replace or delete these files, or leave them out with BadDataPolicy.Skip (--bad-data skip).");
+        var left = bad.Select(b => b.Path).ToHashSet(StringComparer.Ordinal);
+        _files = files.Where(f => !left.Contains(f)).ToArray();
+        _labels = labels.Where((_, i) => !left.Contains(files[i])).ToArray();
+        LeftOut = bad;
     }
+
+    /// <summary>Files left out because they could not be decoded (only with <see cref="BadDataPolicy.Skip"/>), in file order.</summary>
+    public IReadOnlyList<UnreadableFile> LeftOut { get; }
 
     public int Count => _files.Length;
     public IReadOnlyList<string> Classes { get; }
@@ -76,17 +89,38 @@ internal sealed class ImageFolderDataset : IImageDataset
 
     public string Describe(int index) => _files[index];
 
+    /// <summary>Decodes one image; a file that has changed since the scan and no longer decodes is a <see cref="BadSampleException"/>.</summary>
     public ImageData Load(int index)
     {
         string path = _files[index];
         try
         {
-            return ImageCodec.Decode(path, _mode);
+            return ImageCodec.TryDecode(path, _mode, out string problem) ?? throw new BadSampleException(path, problem, _policy);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException and not BadSampleException or UnauthorizedAccessException)
         {
             throw new BadSampleException(path, e.Message, _policy, e);
         }
+    }
+
+    /// <summary>Decodes every file, in parallel; returns the ones that fail, in file order.</summary>
+    private static List<UnreadableFile> Scan(IReadOnlyList<string> files, ColorMode mode)
+    {
+        var problems = new ConcurrentDictionary<int, string>();
+        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            string problem;
+            try
+            {
+                if (ImageCodec.TryDecode(files[i], mode, out problem) is not null) return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                problem = $"cannot be read ({e.Message})";
+            }
+            problems[i] = problem;
+        });
+        return problems.OrderBy(p => p.Key).Select(p => new UnreadableFile(files[p.Key], p.Value)).ToList();
     }
 
     private static bool IsImage(string relativePath)
@@ -111,119 +145,3 @@ internal sealed class ImageFolderDataset : IImageDataset
     }
 }
 
-/// <summary>SkiaSharp decoding and encoding between image files and <see cref="ImageData"/>.</summary>
-public static class ImageCodec
-{
-    /// <summary>
-    /// Decodes to straight (unpremultiplied) RGBA bytes, then to float CHW. Every native result is checked: a null codec
-    /// or a failed or incomplete decode becomes an <see cref="InvalidDataException"/>, never a crash. A truncated file is
-    /// an error rather than a partly grey picture, as in PIL (LOAD_TRUNCATED_IMAGES is off by default). EXIF orientation
-    /// is not applied, as in torchvision's PIL loader.
-    /// </summary>
-    public static ImageData Decode(string path, ColorMode mode)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException("file no longer exists", path);
-        using var codec = SKCodec.Create(path, out SKCodecResult opened);
-        if (codec is null)
-            throw new InvalidDataException($"not a decodable image ({opened}); expected PNG, JPEG, WebP or BMP data");
-        int width = codec.Info.Width, height = codec.Info.Height;
-        if (width <= 0 || height <= 0)
-            throw new InvalidDataException($"image header declares {width}x{height} pixels; expected a positive size");
-        if ((long)width * height * 4 > Array.MaxLength)
-            throw new InvalidDataException($"image of {width}x{height} pixels is too large to decode into one buffer");
-
-        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var rgba = new byte[info.BytesSize];
-        SKCodecResult decoded = codec.GetPixels(info, rgba);
-        if (decoded == SKCodecResult.IncompleteInput)
-            throw new InvalidDataException($"truncated image: the {codec.EncodedFormat} data ends before all {width}x{height} pixels");
-        if (decoded != SKCodecResult.Success)
-            throw new InvalidDataException($"decoding the {codec.EncodedFormat} data failed ({decoded})");
-        return mode == ColorMode.Grey ? GreyFromRgba(rgba, height, width) : RgbFromRgba(rgba, height, width);
-    }
-
-    private static ImageData RgbFromRgba(byte[] rgba, int height, int width)
-    {
-        int plane = height * width;
-        var pixels = new float[3 * plane];
-        var scale = DataFiles.UnitScale;
-        Span<float> red = pixels.AsSpan(0, plane), green = pixels.AsSpan(plane, plane), blue = pixels.AsSpan(2 * plane, plane);
-        ReadOnlySpan<byte> source = rgba.AsSpan(0, 4 * plane);
-        for (int i = 0, at = 0; i < red.Length; i++, at += 4)
-        {
-            red[i] = scale[source[at]];
-            green[i] = scale[source[at + 1]];
-            blue[i] = scale[source[at + 2]];
-        }
-        return new ImageData(pixels, 3, height, width);
-    }
-
-    /// <summary>PIL's <c>L = R * 299/1000 + G * 587/1000 + B * 114/1000</c> in its 16-bit fixed point, so values match PIL's.</summary>
-    private static ImageData GreyFromRgba(byte[] rgba, int height, int width)
-    {
-        int plane = height * width;
-        var pixels = new float[plane];
-        var scale = DataFiles.UnitScale;
-        for (int i = 0; i < plane; i++)
-        {
-            int luma = (rgba[4 * i] * 19595 + rgba[4 * i + 1] * 38470 + rgba[4 * i + 2] * 7471 + 0x8000) >> 16;
-            pixels[i] = scale[luma];
-        }
-        return new ImageData(pixels, 1, height, width);
-    }
-
-    /// <summary>
-    /// Encodes a 1- or 3-channel image with values in [0, 1]: grey as 8-bit grey, RGB as opaque RGBA. Values are rounded
-    /// to the nearest byte; PNG is lossless (the readers' byte / 255 is inverted exactly), JPEG is written at quality 95.
-    /// </summary>
-    public static byte[] Encode(ImageData image, ImageFileFormat format, string what)
-    {
-        if (image.Channels is not (1 or 3))
-            throw new ArgumentException($"{what}: {format} export needs 1 or 3 channels; found {image}");
-        int plane = image.PlaneSize;
-        var src = image.Pixels;
-        SKImageInfo info;
-        byte[] bytes;
-        if (image.Channels == 1)
-        {
-            info = new SKImageInfo(image.Width, image.Height, SKColorType.Gray8, SKAlphaType.Opaque);
-            bytes = new byte[plane];
-            for (int i = 0; i < plane; i++) bytes[i] = ToByte(src[i]);
-        }
-        else
-        {
-            info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-            bytes = new byte[4 * plane];
-            for (int i = 0; i < plane; i++)
-            {
-                bytes[4 * i] = ToByte(src[i]);
-                bytes[4 * i + 1] = ToByte(src[plane + i]);
-                bytes[4 * i + 2] = ToByte(src[2 * plane + i]);
-                bytes[4 * i + 3] = 255;
-            }
-        }
-        var handle = System.Runtime.InteropServices.GCHandle.Alloc(bytes, System.Runtime.InteropServices.GCHandleType.Pinned);
-        try
-        {
-            using var pixmap = new SKPixmap(info, handle.AddrOfPinnedObject(), info.RowBytes);
-            using var data = format == ImageFileFormat.Png ? pixmap.Encode(SKEncodedImageFormat.Png, 100)
-                                                           : pixmap.Encode(SKEncodedImageFormat.Jpeg, 95);
-            return data?.ToArray() ?? throw new InvalidOperationException($"{what}: SkiaSharp could not encode a {image} {format}");
-        }
-        finally
-        {
-            handle.Free();
-        }
-    }
-
-    private static byte ToByte(float value) => (byte)Math.Clamp(MathF.Round(value * 255f), 0f, 255f);
-}
-
-/// <summary>File formats the exporter writes.</summary>
-public enum ImageFileFormat
-{
-    /// <summary>Lossless; the default.</summary>
-    Png,
-    /// <summary>Lossy (quality 95), smaller and slower to decode: what most photo collections hold.</summary>
-    Jpeg,
-}

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cnn.Zoo;
 
 namespace Cnn.Training.Data;
 
@@ -19,10 +20,6 @@ public interface ITransform
 /// </summary>
 public static class Transforms
 {
-    /// <summary>ImageNet channel statistics used by every torchvision pretrained model.</summary>
-    public static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
-    public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
-
     /// <summary>The steps in order; the same generator is passed along, so each step's draws follow the previous step's.</summary>
     public static ITransform Compose(params ITransform[] steps)
     {
@@ -98,6 +95,19 @@ public static class Transforms
     /// <summary>Repeats a grey channel three times so grey data fits RGB models; a 3-channel image passes unchanged.</summary>
     public static ITransform GreyToRgb() => new GreyToRgbTransform();
 
+    /// <summary>
+    /// Fits an image to a model's channel count, as the data set's colour mode would have: grey repeated to RGB, RGB
+    /// reduced to PIL's grey level (<c>convert("L")</c>, ITU-R BT.601 weights on the image's bytes), an image that
+    /// already has <paramref name="channels"/> unchanged. So grey digits saved as RGB PNGs train a 1-channel LeNet-5 on
+    /// exactly the values the IDX files hold. Place it first, on the decoded bytes / 255.
+    /// </summary>
+    public static ITransform ToChannels(int channels)
+    {
+        if (channels is not (1 or 3))
+            throw new ArgumentOutOfRangeException(nameof(channels), channels, "expected 1 (grey) or 3 (RGB) channels");
+        return new ToChannelsTransform(channels);
+    }
+
     /// <summary><c>(x - mean[c]) / std[c]</c> per channel (torchvision <c>Normalize</c>).</summary>
     public static ITransform Normalize(float[] mean, float[] std)
     {
@@ -108,6 +118,14 @@ public static class Transforms
         if (std.Any(s => !(s > 0) || float.IsInfinity(s)))
             throw new ArgumentException($"Normalize needs positive finite stds; found [{Format(std)}]", nameof(std));
         return new NormalizeTransform([.. mean], [.. std]);
+    }
+
+    /// <summary>The normalisation of <paramref name="preprocessing"/>: its mean and std per channel, in float32 as
+    /// torchvision's <c>Normalize</c> computes them.</summary>
+    public static ITransform Normalize(Preprocessing preprocessing)
+    {
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        return Normalize([.. preprocessing.Mean.Select(m => (float)m)], [.. preprocessing.Std.Select(s => (float)s)]);
     }
 
     internal static string Format(float[] values) => string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
@@ -252,13 +270,45 @@ public static class Transforms
             if (image.Channels == 3) return image;
             if (image.Channels != 1)
                 throw new ArgumentException($"GreyToRgb expects 1 (or 3) channels; found {image}");
-            int plane = image.PlaneSize;
-            var rgb = new float[3 * plane];
-            for (int c = 0; c < 3; c++) Array.Copy(image.Pixels, 0, rgb, c * plane, plane);
-            return new ImageData(rgb, 3, image.Height, image.Width);
+            return RepeatGrey(image);
         }
 
         public override string ToString() => "GreyToRgb()";
+    }
+
+    private static ImageData RepeatGrey(ImageData image)
+    {
+        int plane = image.PlaneSize;
+        var rgb = new float[3 * plane];
+        for (int c = 0; c < 3; c++) Array.Copy(image.Pixels, 0, rgb, c * plane, plane);
+        return new ImageData(rgb, 3, image.Height, image.Width);
+    }
+
+    private sealed class ToChannelsTransform(int channels) : ITransform
+    {
+        public ImageData Apply(ImageData image, Random rng) => (image.Channels, channels) switch
+        {
+            var (have, want) when have == want => image,
+            (1, 3) => RepeatGrey(image),
+            (3, 1) => Luma(image),
+            _ => throw new ArgumentException($"{this} converts 1- or 3-channel images; found {image} (C x H x W)"),
+        };
+
+        private static ImageData Luma(ImageData image)
+        {
+            int plane = image.PlaneSize;
+            var src = image.Pixels;
+            var grey = new float[plane];
+            var scale = DataFiles.UnitScale;
+            for (int i = 0; i < plane; i++)
+            {
+                byte luma = ColorModes.Luma(ColorModes.ToByte(src[i]), ColorModes.ToByte(src[plane + i]), ColorModes.ToByte(src[2 * plane + i]));
+                grey[i] = scale[luma];
+            }
+            return new ImageData(grey, 1, image.Height, image.Width);
+        }
+
+        public override string ToString() => $"ToChannels({channels})";
     }
 
     private sealed class NormalizeTransform(float[] mean, float[] std) : ITransform
@@ -268,7 +318,7 @@ public static class Transforms
             if (image.Channels != mean.Length)
                 throw new ArgumentException(
                     $"{this} has statistics for {mean.Length} channel(s) but the image is {image} (C x H x W)" +
-                    (image.Channels == 1 && mean.Length == 3 ? "; add GreyToRgb() before Normalize for an RGB model" : ""));
+                    (image.Channels == 1 && mean.Length == 3 ? "; add ToChannels(3) or GreyToRgb() before Normalize for an RGB model" : ""));
             int plane = image.PlaneSize;
             var src = image.Pixels;
             var dst = new float[src.Length];

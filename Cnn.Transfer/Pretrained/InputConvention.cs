@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using static TorchSharp.torch;
 
 namespace Cnn.Transfer.Pretrained;
@@ -14,7 +15,7 @@ public sealed record InputConvention(string Name, IReadOnlyList<int> ChannelOrde
 {
     /// <summary>torchvision's ImageNet normalisation, <c>(x / 255 - mean) / std</c> on RGB.</summary>
     public static InputConvention TorchVision { get; } = new("torchvision",
-        [0, 1, 2], [0.485 * 255, 0.456 * 255, 0.406 * 255], [0.229 * 255, 0.224 * 255, 0.225 * 255]);
+        [0, 1, 2], [.. Preprocessing.ImageNetMean.Select(m => m * 255)], [.. Preprocessing.ImageNetStd.Select(s => s * 255)]);
 
     /// <summary>BGR pixels minus a per-channel mean, no scaling (Caffe/CNTK style); means given in B, G, R order.</summary>
     public static InputConvention BgrMinusMean(string name, double blue, double green, double red)

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Reflection;
+using Cnn.Transfer.Catalog;
+using Cnn.Zoo;
 using Cnn.Zoo.Layers;
 using Cnn.Zoo.Models;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Cnn.Transfer.Pretrained;
@@ -28,13 +29,17 @@ public sealed record PretrainedBackbone(string Name, string Description, ResNetC
 
 /// <summary>
 /// ImageNet-pretrained backbones as zoo models, built offline from weights that arrive with <c>dotnet restore</c>.
-/// The first <see cref="Create"/> converts the ONNX graph (a few seconds) and caches the converted state dict as
-/// safetensors; later calls load the cache. Converted models take torchvision-normalised RGB input
-/// (<see cref="InputConvention.TorchVision"/>), whatever the source network expected.
+/// Each is an entry of <see cref="WeightsCatalog.Default"/> whose source converts the ONNX graph (a few seconds, on
+/// first use) and caches the converted state dict as safetensors (<see cref="ConvertedBackbone"/>). Converted models
+/// take torchvision-normalised RGB input (<see cref="InputConvention.TorchVision"/>), whatever the source network
+/// expected.
 /// </summary>
 public static class PretrainedBackbones
 {
     const string MlNetResNet18 = "Microsoft.ML.DnnImageFeaturizer.ResNet18";
+
+    /// <summary>The catalog's name for the weights of every backbone here.</summary>
+    public const string WeightsName = "IMAGENET1K_MLNET";
 
     static readonly PretrainedBackbone[] entries =
     [
@@ -55,61 +60,36 @@ public static class PretrainedBackbones
            ?? throw new ArgumentException($"unknown pretrained backbone '{name}'; known: {string.Join(", ", entries.Select(e => e.Name))}");
 
     /// <summary>
-    /// Builds <paramref name="name"/> with pretrained backbone weights and a freshly initialised classifier for
-    /// <paramref name="numClasses"/> classes. The model is in training mode, as torchvision returns it; call
-    /// <c>eval()</c> before extracting features.
+    /// The backbones as weights-catalog entries: the registry's ResNet builder with the backbone's stages (its
+    /// <c>layers</c> option), no classifier, and the preprocessing of ML.NET's featurizer (the image resized to
+    /// 224x224) with torchvision's normalisation, which the conversion folds in.
     /// </summary>
-    /// <param name="name">A name from <see cref="All"/>.</param>
-    /// <param name="numClasses">Outputs of the new classifier.</param>
-    /// <param name="cacheDir">Where converted weights are kept; default <see cref="DefaultCacheDir"/>.</param>
+    public static IEnumerable<WeightsEntry> CatalogEntries => entries.Select(backbone => new WeightsEntry
+    {
+        Model = backbone.Name,
+        Name = WeightsName,
+        IsDefault = true,
+        // The registry's resnet18 and resnet50 are its BasicBlock and Bottleneck builders; layers sets the stages.
+        Architecture = backbone.Config.Block == ResidualBlockKind.Basic ? "resnet18" : "resnet50",
+        Options = new Dictionary<string, string> { ["layers"] = string.Join(",", backbone.Config.Layers) },
+        Preprocessing = new Preprocessing(224, 224, Preprocessing.ImageNetMean, Preprocessing.ImageNetStd),
+        Source = new ConvertedBackbone(backbone),
+        Description = backbone.Description,
+    });
+
+    /// <summary>
+    /// Builds <paramref name="name"/> with pretrained backbone weights and a freshly initialised classifier for
+    /// <paramref name="numClasses"/> classes: <see cref="WeightsCatalog.Create"/> on its catalog entry, with converted
+    /// weights cached under <paramref name="cacheDir"/> (default <see cref="DefaultCacheDir"/>). The model is in
+    /// training mode, as torchvision returns it; call <c>eval()</c> before extracting features.
+    /// </summary>
     /// <param name="log">Progress lines (conversion, cache); default standard error. Pass <c>_ => { }</c> for silence.</param>
     public static ZooModel Create(string name, int numClasses, string? cacheDir = null, Action<string>? log = null)
     {
-        var entry = Get(name);
-        log ??= Console.Error.WriteLine;
-        var model = new ResNet(entry.Config, numClasses, entry.Name);
-        try
-        {
-            string cache = CachePath(name, cacheDir);
-            if (File.Exists(cache))
-            {
-                var watch = Stopwatch.StartNew();
-                try
-                {
-                    var cached = Safetensors.LoadStateDict(cache);
-                    try { LoadBackbone(model, cached); }
-                    finally { Dispose(cached); }
-                    log($"{entry.Name}: loaded {cache} ({watch.Elapsed.TotalSeconds:F2} s)");
-                    return model;
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    log($"{entry.Name}: cannot use cached weights {cache} ({e.Message}); converting again");
-                }
-            }
-            var weights = Convert(entry, log);
-            try
-            {
-                try
-                {
-                    AtomicFile.Write(cache, stream => Safetensors.SaveStateDict(stream, weights, leaveOpen: true));
-                    log($"{entry.Name}: cached converted weights in {cache}");
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    // A read-only or full cache folder costs a conversion per process, not the model.
-                    log($"{entry.Name}: could not write the cache {cache} ({e.Message}); continuing without it");
-                }
-                LoadBackbone(model, weights);
-            }
-            finally { Dispose(weights); }
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        var backbone = Get(name);
+        var cache = WeightsCache.FromEnvironment();
+        if (cacheDir is not null) cache = cache with { ConvertedDirectory = cacheDir };
+        return WeightsCatalog.Default.Create(backbone.Name, WeightsName, numClasses, cache: cache, log: log).Model;
     }
 
     /// <summary>
@@ -136,12 +116,9 @@ public static class PretrainedBackbones
         return imported.StateDict;
     }
 
-    /// <summary>Root of converted-weight caches: <c>$CNNZOO_CACHE</c>, else <c>$XDG_CACHE_HOME/cnnzoo</c>, else <c>~/.cache/cnnzoo</c>.</summary>
-    public static string DefaultCacheDir
-        => Environment.GetEnvironmentVariable("CNNZOO_CACHE") is { Length: > 0 } dir ? dir
-           : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
-               ? xdg
-               : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "cnnzoo");
+    /// <summary>Root of converted-weight caches: <see cref="WeightsCache.ConvertedDirectory"/> of the environment
+    /// (<c>$CNNZOO_CACHE</c>, else <c>$XDG_CACHE_HOME/cnnzoo</c>, else <c>~/.cache/cnnzoo</c>).</summary>
+    public static string DefaultCacheDir => WeightsCache.FromEnvironment().ConvertedDirectory;
 
     /// <summary>The cache file <see cref="Create"/> reads and writes for <paramref name="name"/>.</summary>
     public static string CachePath(string name, string? cacheDir = null)
@@ -175,31 +152,4 @@ public static class PretrainedBackbones
     static string? BuildTimePackageRoot()
         => typeof(PretrainedBackbones).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .FirstOrDefault(a => a.Key == "NuGetPackageRoot")?.Value;
-
-    /// <summary>
-    /// Copies <paramref name="weights"/> into every backbone tensor of <paramref name="model"/> (all but the
-    /// classifier). Strict: one report of missing, unexpected and wrong-shape keys, and nothing copied if any.
-    /// </summary>
-    internal static void LoadBackbone(ZooModel model, IReadOnlyDictionary<string, Tensor> weights)
-    {
-        string head = model.ClassifierName + ".";
-        var target = model.state_dict();
-        var backbone = target.Where(kv => !kv.Key.StartsWith(head, StringComparison.Ordinal)).ToList();
-        var missing = backbone.Where(kv => !weights.ContainsKey(kv.Key)).Select(kv => kv.Key).ToList();
-        var unexpected = weights.Keys.Where(k => !target.ContainsKey(k) || k.StartsWith(head, StringComparison.Ordinal)).ToList();
-        var wrongShape = backbone.Where(kv => weights.TryGetValue(kv.Key, out var w) && !w.shape.SequenceEqual(kv.Value.shape))
-            .Select(kv => $"{kv.Key} [{string.Join(", ", weights[kv.Key].shape)}] vs model [{string.Join(", ", kv.Value.shape)}]").ToList();
-        if (missing.Count + unexpected.Count + wrongShape.Count > 0)
-        {
-            static string List(List<string> items) => items.Count == 0 ? "none" : string.Join(", ", items.Take(8)) + (items.Count > 8 ? $", ... ({items.Count})" : "");
-            throw new InvalidDataException($"weights do not fit {model.GetName()}: missing {List(missing)}; unexpected {List(unexpected)}; wrong shape {List(wrongShape)}");
-        }
-        using var _ = no_grad();
-        foreach (var (key, tensor) in backbone) tensor.copy_(weights[key]);
-    }
-
-    static void Dispose(Dictionary<string, Tensor> tensors)
-    {
-        foreach (var t in tensors.Values) t.Dispose();
-    }
 }

@@ -11,6 +11,12 @@ public interface IAuxiliaryClassifiers
     /// <summary>True when the auxiliary heads exist and are used by <see cref="ForwardWithAuxiliary"/>.</summary>
     bool HasAuxiliary { get; }
 
+    /// <summary>
+    /// Names of the auxiliary heads (their state-dict prefixes), whether or not this instance built them: a weights
+    /// file made with the heads can then be loaded into a model without them, dropping those keys knowingly.
+    /// </summary>
+    IReadOnlyList<string> AuxiliaryNames { get; }
+
     /// <summary>Weight of each auxiliary loss in the total loss (0.3 in the GoogLeNet paper).</summary>
     double AuxiliaryWeight { get; }
 
@@ -123,6 +129,7 @@ public sealed class GoogLeNet : ZooModel, IAuxiliaryClassifiers
 
     public bool TransformInput { get; }
     public bool HasAuxiliary => aux1 is not null;
+    public IReadOnlyList<string> AuxiliaryNames => ["aux1", "aux2"];
     public double AuxiliaryWeight => 0.3;
     public override long NumFeatures => 1024;
     public override string ClassifierName => "fc";
@@ -146,14 +153,17 @@ public sealed class GoogLeNet : ZooModel, IAuxiliaryClassifiers
         }
     }
 
+    /// <summary>Undoes the ImageNet normalisation and applies (x - 0.5) / 0.5 instead, channel by channel.</summary>
     Tensor Transform(Tensor x)
     {
         if (!TransformInput) return x.alias();
         using var scope = NewDisposeScope();
-        var r = x[.., 0..1] * (0.229 / 0.5) + (0.485 - 0.5) / 0.5;
-        var g = x[.., 1..2] * (0.224 / 0.5) + (0.456 - 0.5) / 0.5;
-        var b = x[.., 2..3] * (0.225 / 0.5) + (0.406 - 0.5) / 0.5;
-        return torch.cat([r, g, b], 1).MoveToOuterDisposeScope();
+        var mean = Preprocessing.ImageNetMean;
+        var std = Preprocessing.ImageNetStd;
+        var channels = Enumerable.Range(0, 3)
+            .Select(c => x[.., c..(c + 1)] * (std[c] / 0.5) + (mean[c] - 0.5) / 0.5)
+            .ToArray();
+        return torch.cat(channels, 1).MoveToOuterDisposeScope();
     }
 
     public override Tensor ForwardFeatures(Tensor x) => Body(x, null);

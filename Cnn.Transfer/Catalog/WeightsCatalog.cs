@@ -1,0 +1,229 @@
+using System.Text.Json;
+using Cnn.Transfer.Pretrained;
+using Cnn.Zoo;
+using static TorchSharp.torch;
+
+namespace Cnn.Transfer.Catalog;
+
+/// <summary>
+/// Pretrained weights by name: every entry of torchvision's weights enums for the zoo's models (generated from
+/// torchvision 0.14 by <c>tools/catalog/make_weights_catalog.py</c> and shipped inside this assembly), plus the
+/// weights this project converts itself (<c>resnet18_2223</c>). Entries are found by model and weights name
+/// (<c>resnet50</c>, <c>IMAGENET1K_V2</c>), where <c>DEFAULT</c> names each model's best weights as in torchvision.
+/// </summary>
+public sealed class WeightsCatalog
+{
+    /// <summary>The name that stands for a model's default entry.</summary>
+    public const string DefaultName = "DEFAULT";
+
+    const string CatalogResource = "Cnn.Transfer.Catalog.torchvision-weights.json";
+    const string CategoriesResource = "Cnn.Transfer.Catalog.imagenet-categories.txt";
+
+    static readonly Lazy<IReadOnlyList<string>> imageNetCategories = new(() => ReadLines(CategoriesResource));
+    static readonly Lazy<WeightsCatalog> standard = new(() => new WeightsCatalog(
+        // The converted backbones come from Pretrained/ (an IWeightsSource each); the catalog knows only the interface.
+        [.. Parse(ReadResource(CatalogResource), ImageNetCategoriesFor, "torchvision-weights.json (embedded)"), .. PretrainedBackbones.CatalogEntries]));
+
+    readonly List<WeightsEntry> entries;
+
+    /// <summary>A catalog of <paramref name="entries"/>: (model, name) pairs must be unique, and each model has at most
+    /// one default.</summary>
+    public WeightsCatalog(IEnumerable<WeightsEntry> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        this.entries = [.. entries];
+        foreach (var group in this.entries.GroupBy(e => e.Model, StringComparer.OrdinalIgnoreCase))
+        {
+            var repeated = group.GroupBy(e => e.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+            if (repeated is not null)
+                throw new ArgumentException($"weights catalog: {group.Key} has two entries named {repeated.Key}");
+            if (group.Any(e => string.Equals(e.Name, DefaultName, StringComparison.OrdinalIgnoreCase)))
+                throw new ArgumentException($"weights catalog: {group.Key} has an entry named {DefaultName}, which is reserved for the default's alias");
+            if (group.Count(e => e.IsDefault) > 1)
+                throw new ArgumentException($"weights catalog: {group.Key} has {group.Count(e => e.IsDefault)} default entries; expected at most one");
+        }
+    }
+
+    /// <summary>torchvision's published weights for the zoo's models and the converted backbones.</summary>
+    public static WeightsCatalog Default => standard.Value;
+
+    /// <summary>The 1,000 ImageNet-1k category names in class-index order, as torchvision's weights carry them.</summary>
+    public static IReadOnlyList<string> ImageNetCategories => imageNetCategories.Value;
+
+    /// <summary>Every entry, in catalog order (by model, then as the publisher lists them).</summary>
+    public IReadOnlyList<WeightsEntry> Entries => entries;
+
+    /// <summary>
+    /// The entry for <paramref name="model"/> and <paramref name="weights"/> (a name such as <c>IMAGENET1K_V2</c>, or
+    /// <c>DEFAULT</c>), both case-insensitive. An unknown name gets an error that lists what there is.
+    /// </summary>
+    public WeightsEntry Get(string model, string weights = DefaultName)
+        => TryGet(model, weights, out var entry) ? entry : throw new ArgumentException(Missing(model, weights));
+
+    /// <summary>Like <see cref="Get"/>, without the error.</summary>
+    public bool TryGet(string model, string weights, out WeightsEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(weights);
+        var found = entries.FirstOrDefault(e => string.Equals(e.Model, model, StringComparison.OrdinalIgnoreCase)
+            && (string.Equals(weights, DefaultName, StringComparison.OrdinalIgnoreCase) ? e.IsDefault
+                : string.Equals(e.Name, weights, StringComparison.OrdinalIgnoreCase)));
+        entry = found!;
+        return found is not null;
+    }
+
+    /// <summary>The entries of <paramref name="model"/>, default first.</summary>
+    public IEnumerable<WeightsEntry> For(string model)
+        => entries.Where(e => string.Equals(e.Model, model, StringComparison.OrdinalIgnoreCase)).OrderByDescending(e => e.IsDefault);
+
+    string Missing(string model, string weights)
+    {
+        var forModel = For(model).ToList();
+        if (forModel.Count == 0)
+            return $"no pretrained weights for model '{model}'; models with weights: {string.Join(", ", entries.Select(e => e.Model).Distinct())}";
+        string names = string.Join(", ", forModel.Select(e => e.IsDefault ? $"{e.Name} ({DefaultName})" : e.Name));
+        return string.Equals(weights, DefaultName, StringComparison.OrdinalIgnoreCase)
+            ? $"model '{model}' has no default weights; name one of: {names}"
+            : $"no weights named '{weights}' for {model}; it has: {names}";
+    }
+
+    /// <summary>
+    /// Builds <paramref name="model"/> with the weights <paramref name="weights"/> loaded (fetched into the cache first
+    /// when needed), and the weights' preprocessing and category names attached.
+    /// <para>The model is built as its weights require (the entry's <see cref="WeightsEntry.Options"/>, overridden by
+    /// <paramref name="options"/>) and loaded strictly; a GoogLeNet file's auxiliary heads are dropped when the model
+    /// has none, and the load report lists them as skipped. <paramref name="numClasses"/> null keeps the published
+    /// classifier and its categories; a number gives a freshly initialised classifier for that many classes (for
+    /// fine-tuning; required for weights without a classifier). The model is in training mode, as torchvision returns
+    /// it; call <c>eval()</c> to predict.</para>
+    /// </summary>
+    /// <param name="cache">Folders and mirror; default <see cref="WeightsCache.FromEnvironment()"/>.</param>
+    /// <param name="log">Download and conversion messages; default standard error.</param>
+    /// <param name="progress">Download progress; nothing is reported when the file is in the cache.</param>
+    public PretrainedModel Create(string model, string weights = DefaultName, int? numClasses = null, ModelOptions? options = null,
+                                  WeightsCache? cache = null, Action<string>? log = null, Action<DownloadProgress>? progress = null)
+    {
+        var entry = Get(model, weights);
+        if (entry.NumClasses is null && numClasses is null)
+            throw new ArgumentException($"{entry} holds no classifier (it is a backbone); give a number of classes for a new head");
+        cache ??= WeightsCache.FromEnvironment();
+        log ??= Console.Error.WriteLine;
+        var buildOptions = new ModelOptions(entry.Options.Concat(options?.ToDictionary() ?? []));
+        var zoo = ModelRegistry.Create(entry.Architecture, entry.NumClasses ?? numClasses!.Value, buildOptions);
+        try
+        {
+            var stateDict = entry.Source.Read(cache, log, progress);
+            LoadReport report;
+            try
+            {
+                string[] skip = entry.NumClasses is null ? [zoo.ClassifierName] : [];
+                report = Weights.Load(zoo, stateDict, $"{entry} ({entry.Source.LocalPath(cache)})", strict: true, skip);
+            }
+            finally
+            {
+                foreach (var t in stateDict.Values) t.Dispose();
+            }
+            if (numClasses is int classes && entry.NumClasses is not null) zoo.ResetClassifier(classes);
+            return new PretrainedModel(zoo, entry, report, numClasses is null ? entry.Categories : null);
+        }
+        catch
+        {
+            zoo.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reads a catalog file as <c>tools/catalog/make_weights_catalog.py</c> writes it. Each entry's hash prefix must
+    /// be the one in its file name, each default must name an entry, and every category list must have one name per
+    /// class; <paramref name="categories"/> turns a category-list name (<c>imagenet-1k</c>) into the names.
+    /// </summary>
+    /// <param name="source">Names the file in errors.</param>
+    /// <exception cref="InvalidDataException">The file does not hold what the generator writes.</exception>
+    public static IReadOnlyList<WeightsEntry> Parse(string json, Func<string, IReadOnlyList<string>> categories, string source)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ArgumentNullException.ThrowIfNull(categories);
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            var defaults = root.GetProperty("defaults").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+            var result = new List<WeightsEntry>();
+            foreach (var item in root.GetProperty("weights").EnumerateArray())
+            {
+                string model = item.GetProperty("model").GetString()!;
+                string name = item.GetProperty("name").GetString()!;
+                var file = new PublishedFile(item.GetProperty("url").GetString()!, OptionalLong(item, "file_size"));
+                string stated = item.GetProperty("sha256_prefix").GetString()!;
+                if (file.FileName != item.GetProperty("file_name").GetString() || file.Sha256Prefix != stated)
+                    throw new InvalidDataException($"{model} {name}: file name and hash prefix ({item.GetProperty("file_name")}, {stated}) do not match its URL {file.Url}");
+                int classes = item.GetProperty("num_classes").GetInt32();
+                var names = categories(item.GetProperty("categories").GetString()!);
+                if (names.Count != classes)
+                    throw new InvalidDataException($"{model} {name}: {classes} classes but {names.Count} category names");
+                var p = item.GetProperty("preprocessing");
+                result.Add(new WeightsEntry
+                {
+                    Model = model,
+                    Name = name,
+                    IsDefault = defaults.TryGetValue(model, out var best) && best == name,
+                    Options = item.GetProperty("model_options").EnumerateObject().ToDictionary(o => o.Name, o => OptionText(o.Value)),
+                    NumClasses = classes,
+                    Categories = names,
+                    Preprocessing = new Preprocessing(p.GetProperty("resize_size").GetInt32(), p.GetProperty("crop_size").GetInt32(),
+                        Doubles(p.GetProperty("mean")), Doubles(p.GetProperty("std")), p.GetProperty("interpolation").GetString()!),
+                    Source = file,
+                    NumParams = OptionalLong(item, "num_params"),
+                    Acc1 = OptionalDouble(item, "acc1"),
+                    Acc5 = OptionalDouble(item, "acc5"),
+                    Recipe = item.TryGetProperty("recipe", out var recipe) ? recipe.GetString() : null,
+                });
+            }
+            foreach (var (model, name) in defaults)
+            {
+                if (!result.Any(e => e.Model == model && e.Name == name))
+                    throw new InvalidDataException($"the default of {model} is {name}, which is not an entry");
+            }
+            return result;
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"weights catalog {source}: {e.Message}; expected the format tools/catalog/make_weights_catalog.py writes", e);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"weights catalog {source}: {e.Message}", e);
+        }
+    }
+
+    static IReadOnlyList<string> ImageNetCategoriesFor(string name)
+        => name == "imagenet-1k" ? ImageNetCategories : throw new InvalidDataException($"unknown category list '{name}'; expected imagenet-1k");
+
+    static string OptionText(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        JsonValueKind.String => value.GetString()!,
+        _ => value.GetRawText(),
+    };
+
+    static double[] Doubles(JsonElement array) => [.. array.EnumerateArray().Select(v => v.GetDouble())];
+
+    static long? OptionalLong(JsonElement item, string name)
+        => item.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : null;
+
+    static double? OptionalDouble(JsonElement item, string name)
+        => item.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+
+    static string ReadResource(string name)
+    {
+        using var stream = typeof(WeightsCatalog).Assembly.GetManifestResourceStream(name)
+                           ?? throw new InvalidOperationException($"resource {name} is missing from {typeof(WeightsCatalog).Assembly.GetName().Name}; rebuild Cnn.Transfer");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    static IReadOnlyList<string> ReadLines(string resource)
+        => ReadResource(resource).Split('\n').Where(line => line.Length > 0).ToArray();
+}
