@@ -111,7 +111,7 @@ public static class DataSetup
 
     /// <summary>
     /// The loaders that fit <paramref name="trainSet"/> and <paramref name="testSet"/> to a model: normalisation for
-    /// <paramref name="data"/> (<see cref="Normalisation"/>), the transforms of <see cref="Pipeline"/>, a shuffled
+    /// <paramref name="data"/> (<see cref="Normalisation"/>), the transforms of <see cref="Pipeline(ImageData, InputSpec, int, float[], float[], bool)"/>, a shuffled
     /// training loader and an in-order held-out loader with twice the batch (no gradients to keep, so it fits).
     /// The one loader setup of train, finetune and the benchmark.
     /// </summary>
