@@ -151,6 +151,7 @@ public sealed class CommandLineTests
         Assert.AreEqual(0, eval.Code, eval.Output + eval.Error);
         StringAssert.Contains(eval.Output, "2000 images");
         StringAssert.Contains(eval.Output, $"top-1 {100 * validated:F2}%");
+        StringAssert.Contains(eval.Output, "Precision: fp32 (auto: fp32, because 32x32 images are too small", "the chosen precision and why");
 
         // eval refuses data whose classes are not the checkpoint's.
         var wrong = Run("eval", "--checkpoint", checkpoint, "--data", "fashion-mnist");
@@ -165,8 +166,9 @@ public sealed class CommandLineTests
         var predict = Run("predict", "--checkpoint", checkpoint, "--top", "3", seven);
         Assert.AreEqual(0, predict.Code, predict.Output + predict.Error);
         var lines = predict.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.AreEqual(seven, lines[0].Trim());
-        var percents = lines.Skip(1).Select(l => double.Parse(l.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('%'),
+        StringAssert.StartsWith(lines[0], "Precision: ");
+        Assert.AreEqual(seven, lines[1].Trim());
+        var percents = lines.Skip(2).Select(l => double.Parse(l.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('%'),
                                                               CultureInfo.InvariantCulture)).ToList();
         Assert.AreEqual(3, percents.Count, predict.Output);
         Assert.IsTrue(percents.Zip(percents.Skip(1)).All(p => p.First >= p.Second), "top-k is sorted: " + predict.Output);
