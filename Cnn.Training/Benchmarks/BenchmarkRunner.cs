@@ -366,7 +366,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         string ratio = r.Ratio is double q ? $"{q,6:F2}x" : "       ";
         string flops = r.GigaFlopsPerSecond is double g ? $"{g,7:F1} GFLOP/s {100 * r.FractionOfMatmul!.Value,5:F1}% of matmul" : "";
         string value = r.Section == "memory" ? $"{r.ImagesPerSecond,10:F0} MB   " : $"{r.ImagesPerSecond,10:F1} img/s";
-        return $"{r.Model,-16} {r.Variant,-60} {value} {ratio} {flops}{(r.Note.Length > 0 ? "  [" + r.Note + "]" : "")}";
+        return $"{r.Model,-16} {r.Variant,-66} {value} {ratio} {flops}{(r.Note.Length > 0 ? "  [" + r.Note + "]" : "")}";
     }
 
     /// <summary>The whole table, for the console.</summary>
