@@ -7,6 +7,7 @@ using Cnn.Training.Reporting;
 using Cnn.Training.Training;
 using Cnn.Transfer;
 using Cnn.Zoo.Inference;
+using Cnn.Zoo.Models;
 using TorchSharp;
 
 namespace Cnn.Training.Cli;
@@ -66,13 +67,16 @@ public static class BenchCommand
             ["avx512_bf16"] = cpu.Avx512Bf16,
             ["amx_bf16"] = cpu.AmxBf16,
             ["native_bf16"] = cpu.NativeBFloat16,
+            ["cpuid_cache_topology"] = cpu.CacheTopology,
         };
+        var auto = PrecisionChoice.Resolve(InferencePrecision.Auto, cpu, new InputSpec(3, 224, 224, 32, 32));
         Console.WriteLine($"Benchmark on {machine["cpu"]}, {threads} threads, batch {batch}, median of {repeats} interleaved samples");
         Console.WriteLine($"bfloat16: {cpu} ({(cpu.NativeBFloat16 ? "native" : "emulated only")}); bf16 rows: {precision switch
         {
             InferencePrecision.Float32 => "none (--precision fp32)",
             InferencePrecision.BFloat16 => "every model (--precision bf16)",
-            _ => cpu.NativeBFloat16 ? "models with 64x64 or larger images (--precision auto)" : "none, the CPU has no native bf16 (--precision auto)",
+            _ => auto.Precision == InferencePrecision.BFloat16 ? "models with 64x64 or larger images (--precision auto)"
+                                                               : $"none (--precision auto; for 224x224 images {auto.Reason})",
         }}");
         Console.WriteLine($"Run folder: {run.Path}");
         var runner = new BenchmarkRunner(settings, Console.WriteLine);
