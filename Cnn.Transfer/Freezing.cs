@@ -14,8 +14,8 @@ namespace Cnn.Transfer;
 public static class Freezing
 {
     /// <summary>
-    /// Freezes the first <paramref name="layers"/> weight layers in forward order, counted as papers count them
-    /// (VGG-16 has 16, ResNet-50 has 50: the numbering of <see cref="Cnn.Zoo.Analysis.ModelSummary"/>; a projection
+    /// Freezes the first <paramref name="layers"/> weight layers in forward order, numbered as
+    /// <see cref="Cnn.Zoo.Analysis.ModelSummary.WeightLayerCount"/> defines (VGG-16 has 16, ResNet-50 has 50; a projection
     /// shortcut belongs to its block's number), together with the batch norm directly after each of them
     /// (<c>bn1</c> after <c>conv1</c>, <c>downsample.1</c> after <c>downsample.0</c>).
     /// </summary>

@@ -5,7 +5,8 @@ using TorchSharp.Modules;
 
 namespace Cnn.Transfer;
 
-/// <summary>One weight layer as papers count them, with the batch norm that normalises its output.</summary>
+/// <summary>One weight layer (numbered as <see cref="ModelSummary.WeightLayerCount"/> defines), with the batch norm that
+/// normalises its output.</summary>
 /// <param name="Number">1-based number in forward order (ModelSummary's numbering; shortcuts share their block's).</param>
 /// <param name="Module">The convolution's or linear layer's state-dict prefix.</param>
 /// <param name="Norm">The batch norm directly after it (<c>bn1</c> after <c>conv1</c>, <c>downsample.1</c> after
@@ -86,17 +87,8 @@ internal sealed class LayerMap
         // The smallest input the model takes is enough to see every layer once, and much cheaper than 224 x 224.
         long[] shape = spec.FixedSize ? spec.DefaultShape : [spec.Channels, spec.MinHeight, spec.MinWidth];
         var device = model.parameters().FirstOrDefault()?.device;
-        // The summary restores only the top-level flag (train(bool) recurses), which would put frozen batch norms that
-        // SetTrainingMode had switched to eval back into train mode; restore every module's own flag instead.
-        // Pre-order (parents first), because train(bool) on a parent recurses into its children.
-        var modes = model.modules().Prepend(model).Select(m => (Module: m, m.training)).ToList();
-        try
-        {
-            return ModelSummary.Of(model, shape, device);
-        }
-        finally
-        {
-            foreach (var (module, training) in modes) module.train(training);
-        }
+        // The summary runs in eval mode and restores every module's own training flag afterwards, so a frozen batch
+        // norm that SetTrainingMode put in eval stays there.
+        return ModelSummary.Of(model, shape, device);
     }
 }

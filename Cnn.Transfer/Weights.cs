@@ -1,4 +1,5 @@
 using Cnn.Zoo.Models;
+using Cnn.Zoo.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,7 +21,8 @@ public static class Weights
     /// are unwrapped. The caller owns (and disposes) the returned tensors.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file is truncated, corrupt, or not in the format its extension says.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupt, or not in the format its extension says, or
+    /// its pickle imports anything but tensors, storages, dtypes, collections, numpy scalars and plain containers.</exception>
     /// <exception cref="ArgumentException">Unknown extension, or the mapping makes two keys collide.</exception>
     public static Dictionary<string, Tensor> Read(string path, KeyMapping? mapping = null)
     {
@@ -42,6 +44,11 @@ public static class Weights
     /// Reads <paramref name="path"/> (see <see cref="Read"/>) and copies its tensors into <paramref name="model"/>
     /// (see <see cref="Load(nn.Module, Dictionary{string, Tensor}, bool, IEnumerable{string}?)"/>).
     /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupt, not in its extension's format, or its
+    /// pickle imports code (see <see cref="Read"/>).</exception>
+    /// <exception cref="WeightLoadException">Strict, and the keys or shapes do not fit the model (the message is the
+    /// one-screen <see cref="LoadReport"/>, naming the architecture the file holds when that is the reason).</exception>
     public static LoadReport Load(nn.Module model, string path, bool strict = true, KeyMapping? mapping = null,
                                   IEnumerable<string>? skipPrefixes = null)
     {

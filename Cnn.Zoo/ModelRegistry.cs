@@ -5,12 +5,11 @@ namespace Cnn.Zoo;
 
 /// <summary>A registered model: its name, what it is, where it comes from, and how to build it.</summary>
 /// <param name="Name">torchvision's name where torchvision has the model (<c>resnet50</c>), else ours (<c>lenet5</c>).</param>
-/// <param name="Family">The file under <c>Models/</c> that defines it.</param>
 /// <param name="Paper">The source paper.</param>
 /// <param name="InTorchVision">True when torchvision 0.14 has the same architecture and keys.</param>
 /// <param name="Create">Builds the model for a class count and named options.</param>
 /// <param name="DefaultClasses">The class count of the data set the architecture was designed for.</param>
-public sealed record ModelEntry(string Name, string Family, string Paper, bool InTorchVision,
+public sealed record ModelEntry(string Name, string Paper, bool InTorchVision,
                                 Func<int, ModelOptions, ZooModel> Create, int DefaultClasses = 1000);
 
 /// <summary>The one list of zoo models: tests enumerate it, the CLI lists and builds from it.</summary>
@@ -23,12 +22,12 @@ public static class ModelRegistry
 
     static readonly List<ModelEntry> entries =
     [
-        new("lenet5", "LeNet5", LeNetPaper, false, (n, o) => new LeNet5(n,
+        new("lenet5", LeNetPaper, false, (n, o) => new LeNet5(n,
             o.Get("activation", Activation.Tanh, "tanh or relu"), o.Get("pooling", Pooling.Average, "average or max"),
             o.Get("in_channels", 1)), DefaultClasses: 10),
-        new("alexnet", "AlexNet", AlexNetPaper + " (torchvision variant)", true,
+        new("alexnet", AlexNetPaper + " (torchvision variant)", true,
             (n, o) => new AlexNet(n, AlexNetVariant.TorchVision, o.Get("dropout", 0.5))),
-        new("alexnet_original", "AlexNet", AlexNetPaper, false,
+        new("alexnet_original", AlexNetPaper, false,
             (n, o) => new AlexNet(n, AlexNetVariant.Original, o.Get("dropout", 0.5))),
         .. Vgg(VggConfig.Vgg11), .. Vgg(VggConfig.Vgg13), .. Vgg(VggConfig.Vgg16), .. Vgg(VggConfig.Vgg19),
         ResNet("resnet18", ResNetConfig.ResNet18),
@@ -38,23 +37,23 @@ public static class ModelRegistry
         ResNet("resnet152", ResNetConfig.ResNet152),
         ResNet("resnext50_32x4d", ResNetConfig.ResNet50, groups: 32, widthPerGroup: 4, paper: "Xie et al. 2017"),
         ResNet("wide_resnet50_2", ResNetConfig.ResNet50, widthPerGroup: 128, paper: "Zagoruyko & Komodakis 2016"),
-        new("googlenet", "GoogLeNet", "Szegedy et al. 2014", true, (n, o) => new GoogLeNet(n,
+        new("googlenet", "Szegedy et al. 2014", true, (n, o) => new GoogLeNet(n,
             o.Get("aux_logits", false, "build the auxiliary classifiers"), o.Get("transform_input", false),
             o.Get("dropout", 0.2))),
-        new("mobilenet_v1", "MobileNet", "Howard et al. 2017", false,
+        new("mobilenet_v1", "Howard et al. 2017", false,
             (n, o) => new MobileNetV1(n, o.Get("width", 1.0, "width multiplier"), o.Get("dropout", 0.2))),
-        new("mobilenet_v2", "MobileNet", "Sandler et al. 2018", true,
+        new("mobilenet_v2", "Sandler et al. 2018", true,
             (n, o) => new MobileNetV2(n, o.Get("width", 1.0, "width multiplier"), o.Get("dropout", 0.2))),
     ];
 
     static IEnumerable<ModelEntry> Vgg(VggConfig config) =>
     [
-        new(config.Name, "Vgg", VggPaper, true, (n, o) => new Vgg(config, false, n, o.Get("dropout", 0.5))),
-        new(config.Name + "_bn", "Vgg", VggPaper + " + batch norm", true, (n, o) => new Vgg(config, true, n, o.Get("dropout", 0.5))),
+        new(config.Name, VggPaper, true, (n, o) => new Vgg(config, false, n, o.Get("dropout", 0.5))),
+        new(config.Name + "_bn", VggPaper + " + batch norm", true, (n, o) => new Vgg(config, true, n, o.Get("dropout", 0.5))),
     ];
 
     static ModelEntry ResNet(string name, ResNetConfig config, int groups = 1, int widthPerGroup = 64, string paper = ResNetPaper)
-        => new(name, "ResNet", paper, true, (n, o) => new ResNet(
+        => new(name, paper, true, (n, o) => new ResNet(
             o.Get("layers", config.Layers.ToArray(), "blocks per stage, e.g. 2,2,2,3") is var layers
                 ? config with { Layers = layers } : config,
             n, name,

@@ -55,14 +55,13 @@ public sealed class BenchmarkTests
         Assert.AreEqual("resnet18", BenchModel.Parse("resnet18_cifar").Name);
     }
 
-    /// <summary>Runs the bench verb on LeNet-5's inference only, as fast as it goes; returns the run folder.</summary>
-    static string Bench(params string[] extra)
+    /// <summary>Runs the bench verb on LeNet-5's inference only, as fast as it goes, in <paramref name="root"/>; returns the run folder.</summary>
+    static string Bench(TempFolder root, params string[] extra)
     {
-        string root = TestPaths.TempFolder("bench");
         var (code, output, error) = CliRunner.Run(["bench", "--models", "lenet5", "--skip", "training,loader,memory", "--repeats", "1",
-                                                   "--warmup", "0", "--sample-seconds", "0", "--out", root, .. extra]);
+                                                   "--warmup", "0", "--sample-seconds", "0", "--out", root.Path, .. extra]);
         Assert.AreEqual(0, code, output + error);
-        return Directory.GetDirectories(root).Single();
+        return Directory.GetDirectories(root.Path).Single();
     }
 
     /// <summary>RFC 4180 fields of one CSV line: commas split, double quotes enclose, a doubled quote is a quote.</summary>
@@ -86,7 +85,8 @@ public sealed class BenchmarkTests
     [TestMethod]
     public void TheBenchVerbsCsvAndJsonHoldTheSameRows()
     {
-        string run = Bench("--precision", "bf16");
+        using var temp = new TempFolder("bench");
+        string run = Bench(temp, "--precision", "bf16");
 
         // Two writers, two formats: a quoting or column-order slip in either shows up as a mismatch.
         var csv = File.ReadAllLines(Path.Combine(run, "bench.csv")).Select(CsvFields).ToList();
@@ -127,7 +127,8 @@ public sealed class BenchmarkTests
     [TestMethod]
     public void Fp32PrecisionLeavesTheBf16RowOut()
     {
-        string run = Bench("--precision", "fp32");
+        using var temp = new TempFolder("bench");
+        string run = Bench(temp, "--precision", "fp32");
         var variants = File.ReadAllLines(Path.Combine(run, "bench.csv")).Skip(1).Select(l => CsvFields(l)[2]).ToList();
         Assert.IsTrue(variants.Any(v => v.StartsWith("zoo optimized", StringComparison.Ordinal)), string.Join("\n", variants));
         Assert.IsFalse(variants.Any(v => v.Contains("bf16")), string.Join("\n", variants));

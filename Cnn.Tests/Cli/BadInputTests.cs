@@ -21,7 +21,7 @@ public sealed class BadInputTests
     [ClassInitialize]
     public static void MakeFiles(TestContext _)
     {
-        folder = TestPaths.TempFolder("bad-input");
+        folder = new TempFolder("bad-input").Path;
         digits = Path.Combine(folder, "digits");
         Assert.AreEqual(0, Run("export-images", "--data", "mnist", "--per-class", "3", "--out", digits).Code);
 

@@ -64,13 +64,14 @@ public sealed class CommandLineTests
     static IEnumerable<object[]> VerbOptions =>
     [
         ["train", new[] { "--model", "--data", "--epochs", "--batch-size", "--optimizer", "--lr", "--schedule", "--augment", "--resume", "--layout", "--seed", "--device", "--threads", "--opt" }],
-        ["eval", new[] { "--checkpoint", "--data", "--batch-size", "--device", "--precision" }],
-        ["predict", new[] { "--checkpoint", "--top", "--device", "--precision" }],
-        ["models", Array.Empty<string>()],
+        ["eval", new[] { "--checkpoint", "--model", "--weights", "--data", "--batch-size", "--backend", "--device", "--precision" }],
+        ["predict", new[] { "--checkpoint", "--model", "--weights", "--top", "--backend", "--device", "--precision" }],
+        ["models", new[] { "--weights" }],
         ["summary", new[] { "--input", "--classes", "--opt" }],
         ["export-images", new[] { "--data", "--out", "--per-class", "--format" }],
-        ["finetune", new[] { "--weights", "--model", "--data", "--freeze", "--epochs", "--unfreeze-epochs", "--bn-stats", "--augment" }],
+        ["finetune", new[] { "--weights", "--model", "--data", "--freeze", "--epochs", "--unfreeze-epochs", "--bn-stats", "--augment", "--input-size" }],
         ["bench", new[] { "--models", "--batch", "--threads", "--skip", "--repeats", "--precision" }],
+        ["export", new[] { "--checkpoint", "--model", "--weights", "--out", "--input-size" }],
     ];
 
     [TestMethod]
@@ -116,7 +117,7 @@ public sealed class CommandLineTests
     [TestMethod]
     public void ResponseFilesAreExpanded()
     {
-        string folder = TestPaths.TempFolder("rsp");
+        string folder = new TempFolder("rsp").Path;
         string file = Path.Combine(folder, "args.rsp");
         File.WriteAllLines(file, ["--epochs", "many"]);
         var run = Run("train", "@" + file);
@@ -137,7 +138,7 @@ public sealed class CommandLineTests
     [TestMethod]
     public void TrainThenEvalAndPredictFromTheCheckpoint()
     {
-        string root = TestPaths.TempFolder("cli-train");
+        string root = new TempFolder("cli-train").Path;
         var train = Run("train", "--epochs", "1", "--train-per-class", "30", "--out", root, "--workers", "1");
         Assert.AreEqual(0, train.Code, train.Output + train.Error);
         string run = Directory.GetDirectories(root).Single();

@@ -17,7 +17,7 @@ public sealed class ResumeTests
     [TestCategory("Slow")]
     public void CtrlCThenResumeFromTheCommandLineEqualsAnUninterruptedRun()
     {
-        string root = TestPaths.TempFolder("resume-cli");
+        string root = new TempFolder("resume-cli").Path;
         string whole = Path.Combine(root, "whole"), cut = Path.Combine(root, "cut");
 
         var uninterrupted = RunProcess(root, TimeSpan.FromMinutes(10), [.. Arguments, "--out", whole]);
@@ -64,7 +64,7 @@ public sealed class ResumeTests
     [TestMethod]
     public void ResumeRefusesOptionsThatContradictTheRun()
     {
-        string run = TestPaths.TempFolder("resume-contradiction");
+        string run = new TempFolder("resume-contradiction").Path;
         File.WriteAllText(Path.Combine(run, "command.json"), """["--epochs","1","--train-per-class","30"]""");
         string last = Path.Combine(run, "last.ckpt");
         File.WriteAllBytes(last, [1, 2, 3]);

@@ -1,3 +1,4 @@
+using Cnn.Tests.Support;
 using Cnn.Training.Data;
 using Cnn.Zoo.Models;
 using SkiaSharp;
@@ -99,7 +100,7 @@ public sealed class ImageFolderScanTests
     [TestMethod]
     public void ExportedDigitsTrainLeNet5WithTheIdxValuesWhetherSavedGreyOrRgb()
     {
-        var (train, _) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "mnist"));
+        var (train, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
         var digits = Datasets.Subset(train, 2, seed: 0);
         using var temp = new TempFolder();
         DatasetExport.ToImageFolder(digits, temp.File("grey"), null, ImageFileFormat.Png);

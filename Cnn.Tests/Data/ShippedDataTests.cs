@@ -10,7 +10,7 @@ public sealed class ShippedDataTests
     [TestMethod]
     public void MnistLoads8000And2000WithTenClasses()
     {
-        var (train, test) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "mnist"));
+        var (train, test) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
 
         Assert.AreEqual(8000, train.Count);
         Assert.AreEqual(2000, test.Count);
@@ -24,7 +24,7 @@ public sealed class ShippedDataTests
     [TestMethod]
     public void FashionMnistLoadsWithClassNames()
     {
-        var (train, test) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "fashion-mnist"));
+        var (train, test) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "fashion-mnist"));
 
         Assert.AreEqual(6000, train.Count);
         Assert.AreEqual(1000, test.Count);
@@ -35,7 +35,7 @@ public sealed class ShippedDataTests
     [TestMethod]
     public void FashionMnistExportFeedsAnRgbModel()
     {
-        var (train, _) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "fashion-mnist"));
+        var (train, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "fashion-mnist"));
         using var temp = new TempFolder();
 
         DatasetExport.ToImageFolder(train, temp.Path, perClass: 30);
@@ -53,7 +53,7 @@ public sealed class ShippedDataTests
     [TestMethod]
     public void MnistBatchesForLeNet()
     {
-        var (train, _) = Datasets.IdxFolder(Path.Combine(TestFiles.RepoRoot(), "data", "mnist"));
+        var (train, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
         var loader = new DataLoader(train, Transforms.Compose(Transforms.Pad(2), Transforms.Normalize([0.1307f], [0.3081f])),
             batchSize: 64, shuffle: true, seed: 0);
 

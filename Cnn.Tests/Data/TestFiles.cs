@@ -5,27 +5,6 @@ using SkiaSharp;
 
 namespace Cnn.Tests.Data;
 
-/// <summary>Small synthetic data files written by the tests, so every reader is exercised without downloads.</summary>
-internal sealed class TempFolder : IDisposable
-{
-    public TempFolder() => Path = Directory.CreateTempSubdirectory("cnnzoo-data-").FullName;
-
-    public string Path { get; }
-
-    public string File(params string[] parts)
-    {
-        string path = System.IO.Path.Combine([Path, .. parts]);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-        return path;
-    }
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); }
-        catch (IOException) { /* a leftover temp folder is harmless */ }
-    }
-}
-
 internal static class TestFiles
 {
     /// <summary>An IDX images file: magic 0x803, N, rows, cols, then the bytes; gzip-compressed when asked.</summary>
@@ -140,16 +119,6 @@ internal static class TestFiles
             for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
         }
         return ~crc;
-    }
-
-    /// <summary>Walks up from the test assembly to the folder holding Cnn.Zoo.sln, where data/ lives.</summary>
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (System.IO.File.Exists(Path.Combine(dir.FullName, "Cnn.Zoo.sln"))) return dir.FullName;
-        }
-        throw new DirectoryNotFoundException($"no Cnn.Zoo.sln above {AppContext.BaseDirectory}");
     }
 }
 

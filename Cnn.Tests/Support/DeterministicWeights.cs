@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 namespace Cnn.Tests.Support;
 
 /// <summary>
-/// The weight formula of tools/reference/make_zoo_fixtures.py, bit for bit, so tests compare against PyTorch outputs
-/// without storing any weights. For tensor number k (state-dict order) and flat element i, a 32-bit integer hash
+/// The weight formula of tools/reference/deterministic.py (used by both fixture scripts), bit for bit, so tests compare
+/// against PyTorch outputs without storing any weights. For tensor number k (state-dict order) and flat element i, a 32-bit integer hash
 /// gives u in [-1, 1); the value depends on the tensor's role (see the script's docstring).
 /// </summary>
 public static class DeterministicWeights
@@ -41,11 +41,12 @@ public static class DeterministicWeights
         return values;
     }
 
-    /// <summary>Overwrites every parameter and buffer of <paramref name="model"/> with the formula's values.</summary>
-    public static void Apply(nn.Module model)
+    /// <summary>Overwrites every parameter and buffer of <paramref name="model"/> with the formula's values; state-dict
+    /// tensor number i gets k = <paramref name="salt"/> + i (the transfer fixtures use salts to tell files apart).</summary>
+    public static void Apply(nn.Module model, uint salt = 0)
     {
         using var _ = no_grad();
-        uint k = 0;
+        uint k = salt;
         foreach (var (key, tensor) in model.state_dict())
         {
             if (key.EndsWith("num_batches_tracked", StringComparison.Ordinal)) tensor.zero_();

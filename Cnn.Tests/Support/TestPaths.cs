@@ -18,11 +18,4 @@ public static class TestPaths
     /// <summary>Fixtures copied beside the test assembly (see Cnn.Tests.csproj).</summary>
     public static string Fixture(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "Fixtures", .. parts]);
 
-    /// <summary>A fresh empty temp folder for one test.</summary>
-    public static string TempFolder(string name)
-    {
-        string path = Path.Combine(Path.GetTempPath(), "cnnzoo-tests", $"{name}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(path);
-        return path;
-    }
 }

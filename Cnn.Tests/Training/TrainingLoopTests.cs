@@ -2,7 +2,7 @@ using Cnn.Tests.Support;
 using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Layers;
 using Cnn.Zoo.Models;
 using TorchSharp;
@@ -31,7 +31,8 @@ public sealed class TrainingLoopTests
         var (train, test) = Mnist(perClass: 50);
         var model = new LeNet5(activation: Activation.ReLU);
         var before = Trainer.Evaluate(model, test, torch.CPU, 10);
-        var run = new RunFolder(TestPaths.TempFolder("converge"));
+        using var temp = new TempFolder("converge");
+        var run = new RunFolder(temp.Path);
         var result = new Trainer(model, new TrainConfig { Epochs = 4, LearningRate = 2e-3 }, train, test, run, Info).Fit(log: _ => { });
         Assert.IsTrue(before.Top1 < 0.3, $"an untrained model should be near chance, was {before.Top1:P1}");
         Assert.IsTrue(result.LastValidation!.Top1 > 0.75, $"after 4 epochs on 500 digits top-1 should pass 75%, was {result.LastValidation.Top1:P1}");
@@ -48,12 +49,14 @@ public sealed class TrainingLoopTests
 
         var (train, test) = Mnist(perClass: 20);
         var straight = Fresh();
-        new Trainer(straight, config, train, test, new RunFolder(TestPaths.TempFolder("straight")), Info).Fit(log: _ => { });
+        using var straightTemp = new TempFolder("straight");
+        new Trainer(straight, config, train, test, new RunFolder(straightTemp.Path), Info).Fit(log: _ => { });
 
         // Ctrl+C during the second epoch: the step in flight finishes, last.ckpt records the position; resume in a new model.
         var (train2, test2) = Mnist(perClass: 20);
         var first = Fresh();
-        var run = new RunFolder(TestPaths.TempFolder("interrupted"));
+        using var temp = new TempFolder("interrupted");
+        var run = new RunFolder(temp.Path);
         using var cancel = new CancellationTokenSource();
         var trainer = new Trainer(first, config, train2, test2, run, Info);
         var result = trainer.Fit(cancel.Token, log: line => { if (line.StartsWith("epoch 1:", StringComparison.Ordinal)) cancel.Cancel(); });
@@ -73,7 +76,8 @@ public sealed class TrainingLoopTests
         var (train, test) = Mnist(perClass: 10);
         torch.manual_seed(3);
         var model = new LeNet5(activation: Activation.ReLU);
-        var run = new RunFolder(TestPaths.TempFolder("nan"));
+        using var temp = new TempFolder("nan");
+        var run = new RunFolder(temp.Path);
         var good = new Trainer(model, new TrainConfig { Epochs = 1 }, train, test, run, Info);
         good.Fit(log: _ => { });
         long size = new FileInfo(run.LastCheckpoint).Length;
@@ -93,7 +97,8 @@ public sealed class TrainingLoopTests
     [TestMethod]
     public void AKilledCheckpointWriteLeavesThePreviousCheckpointLoadable()
     {
-        string folder = TestPaths.TempFolder("atomic");
+        using var temp = new TempFolder("atomic");
+        string folder = temp.Path;
         string path = Path.Combine(folder, "last.ckpt");
         var model = new LeNet5();
         Checkpoint.Save(path, model, null, Info with { Epoch = 1 });

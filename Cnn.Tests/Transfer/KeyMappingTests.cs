@@ -1,4 +1,5 @@
 using Cnn.Transfer;
+using static Cnn.Tests.Transfer.TransferFixtures;
 using static TorchSharp.torch;
 
 namespace Cnn.Tests.Transfer;
@@ -50,5 +51,33 @@ public sealed class KeyMappingTests
     {
         var e = Assert.ThrowsExactly<ArgumentException>(() => KeyMapping.Default.WithRule("(unclosed", ""));
         StringAssert.Contains(e.Message, "(unclosed");
+    }
+
+    [TestMethod]
+    public void WithContainerAndWithPrefixStripped_ReadACheckpointLayoutTheMappingDidNotKnow()
+    {
+        // tiny_model_container.pt is {"model": {"model.0.weight": ..., "model.0.bias": ...}, "epoch": 7}. A mapping
+        // that knows no container finds no tensors, and the error names the way out.
+        using var model = nn.Sequential(nn.Linear(3, 4));
+        var e = Assert.ThrowsExactly<InvalidDataException>(
+            () => Weights.Load(model, PathOf("tiny_model_container.pt"), mapping: KeyMapping.None));
+        StringAssert.Contains(e.Message, "'model'");
+        StringAssert.Contains(e.Message, "WithContainer");
+
+        var mapping = KeyMapping.None.WithContainer("model").WithPrefixStripped("model.");
+        var report = Weights.Load(model, PathOf("tiny_model_container.pt"), mapping: mapping);
+        Assert.IsTrue(report.IsExact, report.ToString());
+        CollectionAssert.AreEquivalent(new[] { "0.weight", "0.bias" }, report.Loaded.ToList());
+        using var bias = tensor(new float[] { 1, 2, 3, 4 });
+        Assert.IsTrue(BitEqual(model.state_dict()["0.bias"], bias));
+    }
+
+    [TestMethod]
+    public void WithPrefixStripped_TakesThePrefixLiterallyAndOnlyAtTheStart()
+    {
+        var mapping = KeyMapping.None.WithPrefixStripped("net.");
+        Assert.AreEqual("fc.weight", mapping.Map("net.fc.weight"));
+        Assert.AreEqual("netXfc.weight", mapping.Map("netXfc.weight"), "the '.' is not a regex wildcard");
+        Assert.AreEqual("head.net.fc", mapping.Map("head.net.fc"));
     }
 }

@@ -10,7 +10,7 @@ public sealed class LoadReportTests
 {
     static string SavedWeights(string model, int classes = 1000)
     {
-        string path = Path.Combine(TestPaths.TempFolder("report"), $"{model}.pt");
+        string path = Path.Combine(new TempFolder("report").Path, $"{model}.pt");
         using var source = ModelRegistry.Create(model, classes);
         Weights.Save(source, path);
         return path;

@@ -75,7 +75,7 @@ public sealed class ParameterGroupsTests
     }
 
     [TestMethod]
-    public void ForAdamAndSgd_OptimizersUseTheGroupRates()
+    public void ForAdamAdamWAndSgd_OptimizersUseTheGroupRates()
     {
         using var model = ModelRegistry.Create("lenet5", 10);
         var groups = ParameterGroups.Discriminative(model, 1e-2, 0.5, 3);
@@ -84,6 +84,11 @@ public sealed class ParameterGroupsTests
         using var adam = optim.Adam(groups.ForAdam(), lr: 0.5);
         CollectionAssert.AreEqual(expected, adam.ParamGroups.Select(g => g.LearningRate).ToArray());
         Assert.AreEqual(model.parameters().Count(), adam.parameters().Count());
+
+        using var adamW = optim.AdamW(groups.ForAdamW(weightDecay: 0.05), lr: 0.5);
+        CollectionAssert.AreEqual(expected, adamW.ParamGroups.Select(g => g.LearningRate).ToArray());
+        Assert.IsTrue(adamW.ParamGroups.All(g => g is TorchSharp.Modules.AdamW.ParamGroup { Options.weight_decay: 0.05 }), "every group keeps the decay");
+        Assert.AreEqual(model.parameters().Count(), adamW.parameters().Count());
 
         using var sgd = optim.SGD(groups.ForSgd(momentum: 0.9), 0.5);
         CollectionAssert.AreEqual(expected, sgd.ParamGroups.Select(g => g.LearningRate).ToArray());

@@ -23,7 +23,7 @@ public sealed class WeightFileCorruptionTests
     [DataRow("lenet5.safetensors", 43)]
     public void DamagedCopiesLoadOrAreRefusedByName(string fixture, int seed)
     {
-        string folder = TestPaths.TempFolder("corrupt-weights");
+        string folder = new TempFolder("corrupt-weights").Path;
         string path = Path.Combine(folder, fixture);
         byte[] original = File.ReadAllBytes(PathOf(fixture));
 
@@ -82,7 +82,7 @@ public sealed class WeightFileCorruptionTests
     [TestMethod]
     public void APickleThatWouldRunAShellCommandIsRefusedWithoutRunningIt()
     {
-        string folder = TestPaths.TempFolder("malicious");
+        string folder = new TempFolder("malicious").Path;
         string marker = Path.Combine(folder, "pwned");
         foreach (var (how, pickle) in ShellPickles($"touch {marker}"))
         {
@@ -114,7 +114,7 @@ public sealed class WeightFileCorruptionTests
     [TestMethod]
     public void ABuiltinThatRunsCodeIsRefusedToo()
     {
-        string path = Path.Combine(TestPaths.TempFolder("malicious"), "eval.pt");
+        string path = Path.Combine(new TempFolder("malicious").Path, "eval.pt");
         WriteZip(path, Bytes(0x80, 2, "cbuiltins\neval\n", 'X', BitConverter.GetBytes(2), "1+", 0x85, 'R', '.'));
 
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Weights.Read(path));

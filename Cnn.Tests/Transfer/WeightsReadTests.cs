@@ -98,7 +98,7 @@ public sealed class WeightsReadTests
     [DataRow("lenet5.safetensors", "truncated")]
     public void TruncatedFile_ClearErrorAndModelUntouched(string file, string expectedWords)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder("transfer");
         string path = dir.File(file);
         var bytes = File.ReadAllBytes(PathOf(file));
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
@@ -114,7 +114,7 @@ public sealed class WeightsReadTests
     [TestMethod]
     public void CorruptFiles_ClearErrorsNamingPathAndFormat()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder("transfer");
         var random = new Random(1);
         var garbage = new byte[4096];
         random.NextBytes(garbage);
@@ -151,7 +151,7 @@ public sealed class WeightsReadTests
     [TestMethod]
     public void ZipWithoutPickle_IsNotACheckpoint()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempFolder("transfer");
         string path = dir.File("archive.pt");
         using (var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create))
             zip.CreateEntry("readme.txt");

@@ -12,16 +12,10 @@ namespace Cnn.Tests.Zoo;
 [TestClass]
 public sealed class InferenceModelTests
 {
-    public static IEnumerable<object[]> AllModels => ModelRegistry.Names.Select(n => new object[] { n });
-
-    static long[] SmallInput(ZooModel m)
-        => m.Input.FixedSize ? [2, m.Input.Channels, m.Input.Height, m.Input.Width]
-                             : [2, m.Input.Channels, Math.Max(m.Input.MinHeight, 64), Math.Max(m.Input.MinWidth, 64)];
-
     static int CountBatchNorms(nn.Module model) => model.modules().Count(m => m is BatchNorm2d);
 
     [TestMethod]
-    [DynamicData(nameof(AllModels))]
+    [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void OptimizedModelGivesThePlainModelsOutputs(string name)
     {
         using var plain = ModelRegistry.Create(name, 10);
@@ -33,7 +27,7 @@ public sealed class InferenceModelTests
 
         // Float32 named: this test is about folding and layout, which must not change the answer at all.
         using var optimized = InferenceModel.Optimize(fast, new InferenceOptions(Precision: InferencePrecision.Float32));
-        using var x = DeterministicWeights.Input(SmallInput(plain));
+        using var x = DeterministicWeights.Input(ZooModels.SmallInput(plain));
         using var _ = no_grad();
         using var expected = plain.call(x);
         using var actual = optimized.call(x);

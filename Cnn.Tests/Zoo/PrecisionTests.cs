@@ -162,7 +162,8 @@ public sealed class PrecisionTests
         var (train, test, _, _) = DataSetup.Loaders("mnist", Datasets.Subset(trainSet, 300, 1), testSet, input, 32,
                                                     augment: false, batchSize: 64, workers: 2, seed: 1);
         torch.manual_seed(1);
-        var run = new RunFolder(TestPaths.TempFolder("bf16-lenet"));
+        using var folder = new TempFolder("bf16-lenet");
+        var run = new RunFolder(folder.Path);
         var info = new CheckpointInfo { Model = "lenet5", NumClasses = 10, ModelOptions = new() { ["activation"] = "relu" } };
         new Trainer(new LeNet5(activation: Activation.ReLU), new TrainConfig { Epochs = 2, LearningRate = 3e-3 }, train, test, run, info)
             .Fit(log: _ => { });

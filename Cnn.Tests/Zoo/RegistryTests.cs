@@ -9,37 +9,28 @@ namespace Cnn.Tests.Zoo;
 [TestClass]
 public sealed class RegistryTests
 {
-    public static IEnumerable<object[]> AllModels => ModelRegistry.Names.Select(n => new object[] { n });
-
-    /// <summary>The smallest square input each model takes, so the whole zoo runs quickly in CI.</summary>
-    /// <summary>At 64x64 the last stage is still 2x2: at 1x1 with batch 2, a training-mode batch norm cancels any
-    /// per-channel shift before it, and the bias gradients would be exactly zero.</summary>
-    static long[] SmallInput(ZooModel m, int batch = 2)
-        => m.Input.FixedSize ? [batch, m.Input.Channels, m.Input.Height, m.Input.Width]
-                             : [batch, m.Input.Channels, Math.Max(m.Input.MinHeight, 64), Math.Max(m.Input.MinWidth, 64)];
-
     [TestMethod]
-    [DynamicData(nameof(AllModels))]
+    [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void NonDefaultClassCountGivesTheRightShapeWithoutNaN(string name)
     {
         using var model = ModelRegistry.Create(name, 7);
         model.eval();
         using var _ = no_grad();
-        using var y = model.call(torch.randn(SmallInput(model)));
+        using var y = model.call(torch.randn(ZooModels.SmallInput(model)));
         CollectionAssert.AreEqual(new long[] { 2, 7 }, y.shape);
         Assert.IsTrue(y.isfinite().all().item<bool>(), "output has NaN or infinity");
         Assert.AreEqual(7, model.NumClasses);
     }
 
     [TestMethod]
-    [DynamicData(nameof(AllModels))]
+    [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void OneBackwardPassGivesEveryTrainableParameterAGradient(string name)
     {
         var options = name == "googlenet" ? ModelOptions.Parse(["aux_logits=true"]) : ModelOptions.None;
         using var model = ModelRegistry.Create(name, 5, options);
         model.train();
         using var scope = NewDisposeScope();
-        var x = torch.randn(SmallInput(model));
+        var x = torch.randn(ZooModels.SmallInput(model));
         Tensor loss;
         if (model is IAuxiliaryClassifiers aux && aux.HasAuxiliary)
         {
@@ -56,14 +47,14 @@ public sealed class RegistryTests
     }
 
     [TestMethod]
-    [DynamicData(nameof(AllModels))]
+    [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void FeaturesAndHeadComposeToForwardAndResetClassifierKeepsKeyOrder(string name)
     {
         using var model = ModelRegistry.Create(name, 10);
         model.eval();
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var x = torch.randn(SmallInput(model, 1));
+        var x = torch.randn(ZooModels.SmallInput(model, 1));
         var features = model.ForwardFeatures(x);
         Assert.AreEqual(model.NumFeatures, features.shape[1], "NumFeatures is the channel count of ForwardFeatures");
         Assert.IsTrue(torch.allclose(model.ForwardHead(features), model.call(x)));
@@ -79,7 +70,7 @@ public sealed class RegistryTests
     }
 
     [TestMethod]
-    [DynamicData(nameof(AllModels))]
+    [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void InputIsValidatedWithAMessageNamingTheExpectation(string name)
     {
         using var model = ModelRegistry.Create(name, 10);

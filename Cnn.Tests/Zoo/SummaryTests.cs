@@ -11,9 +11,12 @@ namespace Cnn.Tests.Zoo;
 [TestClass]
 public sealed class SummaryTests
 {
+    // The course notes' 1x1-convolution example (shared/SEED.md; documented on Conv1x1 and ConvArithmetic): the
+    // expected figures are the notes' own, checked both on paper (ConvArithmetic) and measured (ModelSummary).
     [TestMethod]
     public void FiveByFiveConvolutionOn28x28x192CostsOneHundredTwentyMillionMultiplies()
     {
+        Assert.AreEqual(120_422_400L, ConvArithmetic.MultiplyAccumulates((28, 28), outChannels: 32, inChannels: 192, kernel: 5));
         using var direct = nn.Conv2d(192, 32, 5, padding: 2);
         var s = ModelSummary.Of(direct, [192, 28, 28]);
         Assert.AreEqual(120_422_400L, s.TotalMacs);
@@ -23,7 +26,9 @@ public sealed class SummaryTests
     [TestMethod]
     public void OneByOneBottleneckCutsTheCostToTwelveMillion()
     {
-        using var bottleneck = nn.Sequential(nn.Conv2d(192, 16, 1), nn.Conv2d(16, 32, 5, padding: 2));
+        Assert.AreEqual(2_408_448L, ConvArithmetic.MultiplyAccumulates((28, 28), outChannels: 16, inChannels: 192, kernel: 1));
+        Assert.AreEqual(10_035_200L, ConvArithmetic.MultiplyAccumulates((28, 28), outChannels: 32, inChannels: 16, kernel: 5));
+        using var bottleneck = nn.Sequential(Conv1x1.Create(192, 16), nn.Conv2d(16, 32, 5, padding: 2));
         var s = ModelSummary.Of(bottleneck, [192, 28, 28]);
         Assert.AreEqual(2_408_448L, s.Rows[0].Macs);
         Assert.AreEqual(10_035_200L, s.Rows[1].Macs);
@@ -36,6 +41,9 @@ public sealed class SummaryTests
     public void DepthwiseSeparableCosts656PerPositionAgainst4608()
     {
         const int m = 10, n = 12;
+        Assert.AreEqual(m * n * 4608L, ConvArithmetic.MultiplyAccumulates((m, n), outChannels: 32, inChannels: 16, kernel: 3));
+        Assert.AreEqual(m * n * 656L, ConvArithmetic.MultiplyAccumulates((m, n), 16, 16, 3, groups: 16)
+                                      + ConvArithmetic.MultiplyAccumulates((m, n), 32, 16, 1));
         using var standard = nn.Conv2d(16, 32, 3, padding: 1, bias: false);
         Assert.AreEqual(m * n * 4608L, ModelSummary.Of(standard, [16, m, n]).TotalMacs);
         using var separable = new DepthwiseSeparable(16, 32);

@@ -5,8 +5,8 @@ using System.Text.Json;
 using Cnn.Training.Benchmarks;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
-using Cnn.Transfer;
 using Cnn.Zoo.Inference;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Models;
 using TorchSharp;
 

@@ -51,6 +51,7 @@ public static class Commands
             ExportImagesCommand.Create(session),
             FinetuneCommand.Create(session),
             BenchCommand.Create(session),
+            ExportCommand.Create(session),
         };
         foreach (var verb in root.Subcommands) GuardPositionals(verb);
         root.SetAction(parse => new System.CommandLine.Help.HelpAction().Invoke(parse));

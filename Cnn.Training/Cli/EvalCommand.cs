@@ -3,6 +3,8 @@ using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
 using Cnn.Zoo.Inference;
+using Cnn.Zoo.Models;
+using TorchSharp;
 
 namespace Cnn.Training.Cli;
 
@@ -12,32 +14,68 @@ public static class EvalCommand
     public static Command Create(CliSession session)
     {
         var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune", "file");
+        var model = CliOptions.OptionalText("--model", "zoo model of --weights (see 'models')", "name");
+        var weights = CliOptions.OptionalText("--weights",
+            "pretrained weights instead of a checkpoint: a published weights name (IMAGENET1K_V2, DEFAULT; see 'models --weights') or a .pt/.pth/.safetensors file",
+            "name|file");
         var data = CliOptions.Text("--data", "mnist", "mnist, fashion-mnist or a folder", "data");
         var batchSize = CliOptions.Int("--batch-size", 128, "batch size", 1);
+        var backend = BackendOption.Create();
         var precision = PrecisionOption.Create();
         var runtime = new RuntimeOptions();
         var command = new Command("eval", "evaluate a checkpoint on a data set: loss, top-1, top-5, confusion matrix")
         {
-            checkpoint, data, batchSize, precision,
+            checkpoint, model, weights, data, batchSize, backend, precision,
         };
         foreach (var option in runtime.All) command.Add(option);
         command.SetAction(parse =>
         {
-            string path = parse.GetValue(checkpoint) ?? throw new UsageException("eval needs --checkpoint FILE");
+            string? path = parse.GetValue(checkpoint), weightsName = parse.GetValue(weights), modelName = parse.GetValue(model);
+            if (path is not null && weightsName is not null)
+                throw new UsageException("eval takes --checkpoint FILE or --model NAME --weights NAME|FILE, not both");
+            if (path is null && weightsName is null)
+                throw new UsageException("eval needs --checkpoint FILE, or --model NAME --weights NAME|FILE");
+            if (weightsName is not null && modelName is null)
+                throw new UsageException("--weights: name the zoo model they belong to with --model (see 'models --weights')");
             var (device, seed) = runtime.Apply(parse);
-            var (trained, info) = TrainedModel.Load(path, device);
             var (_, test, source) = DataSetup.Load(parse.GetValue(data)!, 0.2, seed, BadDataPolicy.Skip);
-            if (!test.Classes.SequenceEqual(info.Classes))
-                throw new InvalidDataException(
-                    $"{source} has the classes [{Shorten(test.Classes)}] but {path} was trained on [{Shorten(info.Classes)}]; " +
-                    "evaluate on data with the same classes in the same order");
-            using var model = InferenceModel.Optimize(trained, new InferenceOptions(Precision: PrecisionOption.Value(parse, precision)));
-            Console.WriteLine(PrecisionOption.Describe(model));
-            int size = (int)info.InputShape[^1];
-            var (_, transform) = DataSetup.Pipeline(test.Load(0), trained.Input, size, info.Mean, info.Std, augment: false);
-            var result = Trainer.Evaluate(model, new DataLoader(test, transform, parse.GetValue(batchSize), false, seed), device, info.NumClasses);
-            Console.WriteLine($"{info.Model} on {source}: {result.Samples} images, loss {result.Loss:F4}, top-1 {100 * result.Top1:F2}%, top-5 {100 * result.Top5:F2}%");
-            Console.WriteLine(Reports.ConfusionText(result.Confusion, info.Classes));
+            ZooModel trained;
+            ITransform transform;
+            string described;
+            IReadOnlyList<string> classes;
+            int size;
+            if (path is not null)
+            {
+                var (fromCheckpoint, info) = TrainedModel.Load(path, device);
+                if (!test.Classes.SequenceEqual(info.Classes))
+                    throw new InvalidDataException(
+                        $"{source} has the classes [{Shorten(test.Classes)}] but {path} was trained on [{Shorten(info.Classes)}]; " +
+                        "evaluate on data with the same classes in the same order");
+                (trained, described, classes) = (fromCheckpoint, info.Model, info.Classes);
+                transform = TrainedModel.EvalTransform(info, test.Load(0), trained.Input);
+                size = (int)info.InputShape[^1];
+            }
+            else
+            {
+                var pretrained = PretrainedWeights.Load(modelName!, weightsName!, numClasses: null);
+                (trained, described) = (pretrained.Model, pretrained.Source);
+                // An image folder's classes are its sorted sub-folder names: ImageNet's synset folders (n01440764, ...)
+                // sort into the index order of the published classifier, so only the count can be checked here.
+                if (test.Classes.Count != trained.NumClasses)
+                    throw new InvalidDataException(
+                        $"{source} has {test.Classes.Count} classes but {pretrained.Source} predicts {trained.NumClasses}; evaluate on data " +
+                        "with one sub-folder per class of the weights, sorted in the classifier's order (ImageNet: the synset folders)");
+                classes = pretrained.Categories ?? test.Classes;
+                trained.to(device);
+                trained.eval();
+                transform = DataSetup.Pipeline(test.Load(0), trained.Input, pretrained.Preprocessing, augment: false).Eval;
+                size = pretrained.Preprocessing.CropSize;
+            }
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision));
+            var result = Trainer.Evaluate(optimized, new DataLoader(test, transform, parse.GetValue(batchSize), false, seed), device, trained.NumClasses);
+            Console.WriteLine($"{described} on {source}: {result.Samples} images, loss {result.Loss:F4}, top-1 {100 * result.Top1:F2}%, top-5 {100 * result.Top5:F2}%");
+            // A 1000 x 1000 matrix (ImageNet weights) helps nobody on a console.
+            if (path is not null || classes.Count <= 30) Console.WriteLine(Reports.ConfusionText(result.Confusion, classes));
             return ExitCode.Success;
         });
         return command;

@@ -3,7 +3,7 @@ using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
 using Cnn.Transfer;
-using Cnn.Transfer.Pretrained;
+using Cnn.Transfer.Catalog;
 using Cnn.Zoo;
 using Cnn.Zoo.Models;
 
@@ -19,7 +19,9 @@ public static class FinetuneCommand
 {
     sealed class Options
     {
-        public readonly Option<string> Weights = CliOptions.Text("--weights", "builtin", "a .pt/.pth/.bin/.safetensors file, or builtin (resnet18_2223, ImageNet)", "file|builtin");
+        public readonly Option<string> Weights = CliOptions.Text("--weights", "builtin",
+            "builtin (resnet18_2223, ImageNet, offline), a published weights name of --model (IMAGENET1K_V2, DEFAULT; see 'models --weights'), or a .pt/.pth/.bin/.safetensors file",
+            "builtin|name|file");
         public readonly Option<string?> Model = CliOptions.OptionalText("--model", "zoo model the weights belong to (default with builtin: resnet18_2223)", "name");
         public readonly Option<string> Data = CliOptions.Text("--data", "fashion-mnist", "mnist, fashion-mnist or a folder", "data");
         public readonly Option<string> Freeze = CliOptions.Text("--freeze", "all-but-head", "all-but-head, none, or N (the first N weight layers, numbered as in 'summary')", "all-but-head|none|N");
@@ -28,7 +30,8 @@ public static class FinetuneCommand
         public readonly Option<double> LearningRate = CliOptions.Double("--lr", 1e-3, "learning rate of the head (Adam)", 0);
         public readonly Option<double> UnfrozenLearningRate = CliOptions.Double("--unfrozen-lr", 1e-4, "head learning rate once unfrozen; earlier layer groups get halved rates", 0);
         public readonly Option<int> TrainPerClass = CliOptions.Int("--train-per-class", 0, "use only this many training images per class (0: all)", 0);
-        public readonly Option<int> InputSize = CliOptions.Int("--input-size", 112, "square input side", 32);
+        public readonly Option<int?> InputSize = CliOptions.OptionalInt("--input-size",
+            "square input side (default: the crop size of published weights, whose resize is scaled along; 112 for a file)", 32);
         public readonly Option<int> BatchSize = CliOptions.Int("--batch-size", 32, "batch size", 1);
         public readonly Option<int> Workers = CliOptions.Int("--workers", 2, "data-loading threads", 1);
         public readonly Option<bool> Augment = CliOptions.Flag("--augment", "random crops and flips while training");
@@ -40,7 +43,7 @@ public static class FinetuneCommand
     public static Command Create(CliSession session)
     {
         var o = new Options();
-        var command = new Command("finetune", "fine-tune pretrained weights (a PyTorch file or the built-in backbone) on your images");
+        var command = new Command("finetune", "fine-tune pretrained weights (published by name, a PyTorch file, or the built-in backbone) on your images");
         foreach (var field in typeof(Options).GetFields()) if (field.GetValue(o) is Option option) command.Add(option);
         foreach (var option in o.Runtime.All) command.Add(option);
         command.SetAction(parse => Run(parse, o, session));
@@ -52,10 +55,12 @@ public static class FinetuneCommand
         string weights = parse.GetValue(o.Weights)!, data = parse.GetValue(o.Data)!, freeze = parse.GetValue(o.Freeze)!;
         string normStatistics = parse.GetValue(o.NormStatistics)!;
         int epochs = parse.GetValue(o.Epochs), unfreezeEpochs = parse.GetValue(o.UnfreezeEpochs), perClass = parse.GetValue(o.TrainPerClass);
-        int size = parse.GetValue(o.InputSize);
         double lr = parse.GetValue(o.LearningRate), lowerLr = parse.GetValue(o.UnfrozenLearningRate);
+        bool augment = parse.GetValue(o.Augment);
         string? modelName = parse.GetValue(o.Model);
         modelName ??= weights == "builtin" ? "resnet18_2223" : throw new UsageException("--model: name the zoo model the weights belong to (see 'models')");
+        // builtin is the offline backbone's catalog entry, like any published name.
+        string weightsName = weights == "builtin" ? WeightsCatalog.DefaultName : weights;
         int? frozenLayers = freeze switch
         {
             "all-but-head" or "none" => null,
@@ -63,41 +68,47 @@ public static class FinetuneCommand
             _ => throw new UsageException($"--freeze: expected all-but-head, none or a number of layers; found '{freeze}'"),
         };
         var (device, seed) = o.Runtime.Apply(parse);
-        if (weights != "builtin" && !File.Exists(weights))
-            throw new FileNotFoundException($"--weights: {weights} not found (expected a .pt/.pth/.bin/.safetensors file, or builtin)", weights);
+        PretrainedWeights.Check(modelName, weightsName);
 
         var (trainSet, testSet, source) = DataSetup.Load(data, 0.2, seed, BadDataPolicy.Fail);
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
         int classes = trainSet.Classes.Count;
-        ZooModel model;
-        CheckpointInfo info;
-        if (weights == "builtin")
-        {
-            model = PretrainedBackbones.Create(modelName, classes);
-            var backbone = PretrainedBackbones.Get(modelName);
-            info = new CheckpointInfo
-            {
-                Model = "resnet18", NumClasses = classes, Classes = trainSet.Classes,
-                ModelOptions = new() { ["layers"] = string.Join(",", backbone.Config.Layers) },
-            };
-        }
-        else
-        {
-            model = ModelRegistry.Create(modelName, classes);
-            var report = Weights.Load(model, weights, strict: true, skipPrefixes: [model.ClassifierName]);
-            Console.WriteLine(report);
-            info = new CheckpointInfo { Model = modelName, NumClasses = classes, Classes = trainSet.Classes };
-        }
+        var pretrained = PretrainedWeights.Load(modelName, weightsName, classes);
+        var model = pretrained.Model;
+        Console.WriteLine(pretrained.Report);
 
         int frozen = freeze == "all-but-head" ? Freezing.FreezeAllButHead(model)
                    : frozenLayers is int n2 ? Freezing.FreezeFirst(model, n2) : 0;
-        var (trainLoader, testLoader, mean, std) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, parse.GetValue(o.Augment),
-            parse.GetValue(o.BatchSize), parse.GetValue(o.Workers), seed);
-        info = info with { InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std };
+        int batchSize = parse.GetValue(o.BatchSize), workers = parse.GetValue(o.Workers);
+        int size;
+        DataLoader trainLoader, testLoader;
+        float[] mean, std;
+        int? evalResize = null;
+        if (pretrained.Published)
+        {
+            // The weights' own preprocessing, at the size asked for: resize and crop scale together, mean/std stay.
+            var p = pretrained.Preprocessing;
+            size = parse.GetValue(o.InputSize) ?? p.CropSize;
+            if (size != p.CropSize) p = new Preprocessing((int)Math.Round((double)size * p.ResizeSize / p.CropSize), size, p.Mean, p.Std, p.Interpolation);
+            (trainLoader, testLoader) = DataSetup.Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Load(0), model.Input, p, augment),
+                                                             batchSize, workers, seed);
+            (mean, std, evalResize) = ([.. p.Mean.Select(m => (float)m)], [.. p.Std.Select(s => (float)s)], p.ResizeSize);
+            Console.WriteLine($"Preprocessing of the weights: {p}");
+        }
+        else
+        {
+            size = parse.GetValue(o.InputSize) ?? 112;
+            (trainLoader, testLoader, mean, std) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, augment, batchSize, workers, seed);
+        }
+        var info = new CheckpointInfo
+        {
+            Model = pretrained.Architecture, ModelOptions = pretrained.ModelOptions, NumClasses = classes, Classes = trainSet.Classes,
+            InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std, EvalResize = evalResize,
+        };
         var run = RunFolder.Create(parse.GetValue(o.Out)!, modelName);
         session.RunFolder = run.Path;
         run.WriteCommand(session.Argv, new { weights, modelName, data, freeze, epochs, unfreezeEpochs, lr, lowerLr, perClass, size, normStatistics });
-        Console.WriteLine($"Fine-tuning {modelName} from {weights} on {source}: {trainSet.Count} training, {testSet.Count} held-out images, {classes} classes");
+        Console.WriteLine($"Fine-tuning {modelName} from {pretrained.Source} on {source}: {trainSet.Count} training, {testSet.Count} held-out images, {classes} classes");
         Console.WriteLine($"Frozen: {frozen} parameter tensors ({freeze}); trainable parameters {Freezing.TrainableParameters(model).Sum(p => p.numel()):N0}");
         Console.WriteLine($"Run folder: {run.Path}");
 

@@ -2,48 +2,82 @@ using System.CommandLine;
 using System.Globalization;
 using Cnn.Training.Data;
 using Cnn.Zoo.Inference;
+using Cnn.Zoo.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Cnn.Training.Cli;
 
-/// <summary><c>cnnzoo predict</c>: the top-k classes of image files, with probabilities.</summary>
+/// <summary>
+/// <c>cnnzoo predict</c>: the top-k classes of image files, with probabilities, from a checkpoint of train or
+/// finetune, or from pretrained weights by name (<c>--model resnet50 --weights IMAGENET1K_V2</c>: category names,
+/// and the weights' own preprocessing) or file.
+/// </summary>
 public static class PredictCommand
 {
     public static Command Create(CliSession session)
     {
         var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune", "file");
+        var model = CliOptions.OptionalText("--model", "zoo model of --weights (see 'models')", "name");
+        var weights = CliOptions.OptionalText("--weights",
+            "pretrained weights instead of a checkpoint: a name of the model's published weights (IMAGENET1K_V2, DEFAULT; see 'models --weights'; downloaded once into torch.hub's cache) or a .pt/.pth/.safetensors file",
+            "name|file");
         var top = CliOptions.Int("--top", 5, "classes to show per image", 1);
-        var images = new Argument<string[]>("images") { Description = "image files (PNG, JPEG, WebP, ...)", Arity = ArgumentArity.ZeroOrMore };
+        var images = new Argument<string[]>("images") { Description = "image files (PNG, JPEG, WebP, ...; any size, grey, RGBA or palette)", Arity = ArgumentArity.ZeroOrMore };
+        var backend = BackendOption.Create();
         var precision = PrecisionOption.Create();
         var runtime = new RuntimeOptions();
-        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, top, precision, images };
+        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, model, weights, top, backend, precision, images };
         foreach (var option in runtime.All) command.Add(option);
         command.SetAction(parse =>
         {
-            string path = parse.GetValue(checkpoint) ?? throw new UsageException("predict needs --checkpoint FILE");
+            string? checkpointPath = parse.GetValue(checkpoint), weightsName = parse.GetValue(weights), modelName = parse.GetValue(model);
+            if (checkpointPath is not null && weightsName is not null)
+                throw new UsageException("predict takes --checkpoint FILE or --model NAME --weights NAME|FILE, not both");
+            if (checkpointPath is null && weightsName is null)
+                throw new UsageException("predict needs --checkpoint FILE, or --model NAME --weights NAME|FILE (e.g. --model resnet50 --weights DEFAULT)");
+            if (weightsName is not null && modelName is null)
+                throw new UsageException("--weights: name the zoo model they belong to with --model (see 'models --weights')");
             var files = parse.GetValue(images) ?? [];
             if (files.Length == 0) throw new UsageException("predict needs at least one image file");
             var (device, _) = runtime.Apply(parse);
-            var (trained, info) = TrainedModel.Load(path, device);
-            using var model = InferenceModel.Optimize(trained, new InferenceOptions(Precision: PrecisionOption.Value(parse, precision)));
-            Console.WriteLine(PrecisionOption.Describe(model));
-            int size = (int)info.InputShape[^1];
+
+            ZooModel trained;
+            IReadOnlyList<string>? names;
+            Func<ImageData, ITransform> transformFor;
+            int size;
+            if (checkpointPath is not null)
+            {
+                var (fromCheckpoint, info) = TrainedModel.Load(checkpointPath, device);
+                (trained, names) = (fromCheckpoint, info.Classes);
+                transformFor = image => TrainedModel.EvalTransform(info, image, fromCheckpoint.Input);
+                size = (int)info.InputShape[^1];
+            }
+            else
+            {
+                var pretrained = PretrainedWeights.Load(modelName!, weightsName!, numClasses: null);
+                trained = pretrained.Model;
+                trained.to(device);
+                trained.eval();
+                names = pretrained.Categories;
+                transformFor = image => DataSetup.Pipeline(image, pretrained.Model.Input, pretrained.Preprocessing, augment: false).Eval;
+                size = pretrained.Preprocessing.CropSize;
+            }
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision));
             foreach (string file in files)
             {
-                var image = ImageCodec.Decode(file, trained.Input.Channels == 1 ? ColorMode.Grey : ColorMode.Rgb);
-                var (_, transform) = DataSetup.Pipeline(image, trained.Input, size, info.Mean, info.Std, augment: false);
-                var x = transform.Apply(image, new Random(0));
+                var image = ImageCodec.Decode(file, trained.Input.Channels);
+                var x = transformFor(image).Apply(image, new Random(0));
                 using var scope = NewDisposeScope();
                 var input = torch.tensor(x.Pixels, [1, x.Channels, x.Height, x.Width]).to(device);
-                var probabilities = nn.functional.softmax(model.call(input), 1)[0].cpu();
-                var (values, indexes) = probabilities.topk(Math.Min(parse.GetValue(top), info.NumClasses));
+                var probabilities = nn.functional.softmax(optimized.call(input), 1)[0].cpu();
+                var (values, indexes) = probabilities.topk(Math.Min(parse.GetValue(top), trained.NumClasses));
                 Console.WriteLine(file);
                 for (int i = 0; i < values.shape[0]; i++)
                 {
                     long c = indexes[i].item<long>();
-                    string name = c < info.Classes.Count ? info.Classes[(int)c] : c.ToString(CultureInfo.InvariantCulture);
-                    Console.WriteLine($"  {name,-20} {100 * values[i].item<float>(),6:F2}%");
+                    string name = names is not null && c < names.Count ? names[(int)c] : $"class {c.ToString(CultureInfo.InvariantCulture)}";
+                    Console.WriteLine($"  {name,-30} {100 * values[i].item<float>(),6:F2}%");
                 }
             }
             return ExitCode.Success;

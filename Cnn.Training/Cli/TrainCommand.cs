@@ -7,6 +7,7 @@ using Cnn.Training.Training;
 using Cnn.Transfer;
 using Cnn.Zoo;
 using Cnn.Zoo.Analysis;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Inference;
 using Cnn.Zoo.Models;
 

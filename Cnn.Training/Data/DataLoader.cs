@@ -11,7 +11,7 @@ namespace Cnn.Training.Data;
 public sealed class Batch : IDisposable
 {
     /// <summary>Wraps tensors the caller made (a hand-built batch in a test or an evaluation script); the batch then owns them.</summary>
-    public Batch(Tensor images, Tensor labels, IReadOnlyList<int>? indices = null, int number = 0)
+    public Batch(Tensor images, Tensor labels, IReadOnlyList<int>? indices = null)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(labels);
@@ -26,7 +26,6 @@ public sealed class Batch : IDisposable
         Images = images;
         Labels = labels;
         Indices = indices;
-        Number = number;
     }
 
     public Tensor Images { get; }
@@ -35,9 +34,6 @@ public sealed class Batch : IDisposable
 
     /// <summary>Dataset index of each row, for tracing a prediction back to its file.</summary>
     public IReadOnlyList<int> Indices { get; }
-
-    /// <summary>Position of the batch in its epoch, from 0. Batches left empty by skipped samples are not yielded, so numbers may jump.</summary>
-    public int Number { get; }
 
     public void Dispose()
     {
@@ -210,7 +206,7 @@ public sealed class DataLoader
         var imageTensor = torch.tensor(pixels, [images.Count, first.Channels, first.Height, first.Width], device: torch.CPU)
             .DetachFromDisposeScope();
         var labelTensor = torch.tensor(labels, [images.Count], device: torch.CPU).DetachFromDisposeScope();
-        return new Batch(imageTensor, labelTensor, [.. indices], number);
+        return new Batch(imageTensor, labelTensor, [.. indices]);
     }
 
     private ImageData? LoadSample(int index, int epoch)

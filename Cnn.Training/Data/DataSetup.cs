@@ -120,10 +120,15 @@ public static class DataSetup
         int workers, int seed)
     {
         var (mean, std) = Normalisation(data, input.Channels);
-        var (trainTransform, evalTransform) = Pipeline(trainSet.Load(0), input, size, mean, std, augment);
-        return (new DataLoader(trainSet, trainTransform, batchSize, shuffle: true, seed, workers),
-                new DataLoader(testSet, evalTransform, batchSize * 2, shuffle: false, seed, workers), mean, std);
+        var (train, test) = Loaders(trainSet, testSet, Pipeline(trainSet.Load(0), input, size, mean, std, augment), batchSize, workers, seed);
+        return (train, test, mean, std);
     }
+
+    /// <summary>The training loader (shuffled) and the held-out loader (in order, double batches) for given transforms.</summary>
+    public static (DataLoader Train, DataLoader Test) Loaders(IImageDataset trainSet, IImageDataset testSet,
+        (ITransform Train, ITransform Eval) transforms, int batchSize, int workers, int seed)
+        => (new DataLoader(trainSet, transforms.Train, batchSize, shuffle: true, seed, workers),
+            new DataLoader(testSet, transforms.Eval, batchSize * 2, shuffle: false, seed, workers));
 
     /// <summary>
     /// Transforms for weights whose preprocessing is known (a catalog entry's, or torchvision's ImageNet default):

@@ -1,4 +1,4 @@
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 
 namespace Cnn.Training.Data;
 

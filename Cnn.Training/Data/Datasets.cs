@@ -1,6 +1,14 @@
 namespace Cnn.Training.Data;
 
-/// <summary>Opens the supported on-disk formats and derives splits and subsets, all deterministic given a seed.</summary>
+/// <summary>
+/// Opens the supported on-disk formats and derives splits and subsets, all deterministic given a seed.
+/// <para>What a reader throws (the documented exceptions, tested with seeded damage in CorruptionTests): a missing file
+/// or folder is a <see cref="FileNotFoundException"/> or <see cref="DirectoryNotFoundException"/>; a file whose
+/// contents are wrong (truncated, corrupt, wrong format, labels out of range, undecodable images) is an
+/// <see cref="InvalidDataException"/>. Every message names the file, says what was expected and what was found.
+/// Files are checked when a data set is opened, so <see cref="IImageDataset.Load"/> fails only if a file changes
+/// afterwards (a <see cref="BadSampleException"/>).</para>
+/// </summary>
 public static class Datasets
 {
     /// <summary>One IDX images/labels pair, raw or gzip (detected from the magic bytes, not the name).</summary>

@@ -73,6 +73,8 @@ internal sealed class IdxDataset : IImageDataset
     private int CheckIndex(int index) =>
         (uint)index < (uint)Count ? index : throw new ArgumentOutOfRangeException(nameof(index), index, $"expected 0..{Count - 1}");
 
+    private static string Thousands(Int128 value) => value.ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Validates magic, dimensions and the exact file size; returns the dimension sizes.</summary>
     private static int[] ReadHeader(byte[] data, string path, bool gzip, int expectedMagic, string what)
     {
@@ -96,7 +98,7 @@ internal sealed class IdxDataset : IImageDataset
             throw new InvalidDataException($"{path}: truncated header; expected {headerSize} bytes for {ndims} dimension sizes, found {data.Length}");
 
         var dims = new int[ndims];
-        long elements = 1;
+        Int128 elements = 1; // three 31-bit sizes can overflow a long, and could wrap around to a plausible size
         for (int d = 0; d < ndims; d++)
         {
             dims[d] = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(4 + 4 * d));
@@ -105,13 +107,13 @@ internal sealed class IdxDataset : IImageDataset
                 throw new InvalidDataException($"{path}: dimension {d} of the {what} is {dims[d]}; expected a positive size");
             elements *= dims[d];
         }
-        long expected = headerSize + elements;
+        Int128 expected = headerSize + elements;
         if (data.Length != expected)
         {
             string kind = data.Length < expected ? (gzip ? "truncated (once inflated: an interrupted download?)" : "truncated") : "has trailing bytes";
             throw new InvalidDataException(
-                $"{path}: {kind}; the header declares {string.Join(" x ", dims)} {what}, so expected {DataFiles.Thousands(expected)} bytes " +
-                $"({headerSize} header + {DataFiles.Thousands(elements)} data), found {DataFiles.Thousands(data.Length)}");
+                $"{path}: {kind}; the header declares {string.Join(" x ", dims)} {what}, so expected {Thousands(expected)} bytes " +
+                $"({headerSize} header + {Thousands(elements)} data), found {DataFiles.Thousands(data.Length)}");
         }
         return dims;
     }

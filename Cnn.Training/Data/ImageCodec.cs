@@ -43,8 +43,11 @@ public static class ImageCodec
         using var codec = SKCodec.Create(path, out SKCodecResult opened);
         if (codec is null)
         {
-            problem = opened == SKCodecResult.IncompleteInput
-                ? $"truncated: the file ({DataFiles.Plural(file.Length, "byte")}) ends inside the image header"
+            // Skia also says IncompleteInput for a short file it cannot even recognise: call it truncated only when the
+            // file starts like an image.
+            string? started = opened == SKCodecResult.IncompleteInput ? Signature(path) : null;
+            problem = started is not null
+                ? $"truncated: the {started} file ({DataFiles.Plural(file.Length, "byte")}) ends inside its header"
                 : $"not a decodable image ({opened}, {DataFiles.Plural(file.Length, "byte")}); {expected}";
             return null;
         }
@@ -75,6 +78,20 @@ public static class ImageCodec
         }
         problem = "";
         return mode == ColorMode.Grey ? GreyFromRgba(rgba, height, width) : RgbFromRgba(rgba, height, width);
+    }
+
+    /// <summary>The format whose magic bytes the file starts with (PNG, JPEG, WebP, BMP), or null.</summary>
+    private static string? Signature(string path)
+    {
+        Span<byte> head = stackalloc byte[12];
+        int read;
+        using (var stream = File.OpenRead(path)) read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        head = head[..read];
+        if (head.StartsWith((ReadOnlySpan<byte>)[0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])) return "PNG";
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])) return "JPEG";
+        if (read == 12 && head[..4].SequenceEqual("RIFF"u8) && head[8..].SequenceEqual("WEBP"u8)) return "WebP";
+        if (head.StartsWith("BM"u8) && read >= 6) return "BMP";
+        return null;
     }
 
     private static ImageData RgbFromRgba(byte[] rgba, int height, int width)

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Cnn.Training.Benchmarks;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using ScottPlot;
 
 namespace Cnn.Training.Reporting;

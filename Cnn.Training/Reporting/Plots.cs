@@ -1,6 +1,6 @@
 using Cnn.Training.Data;
 using Cnn.Training.Training;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Models;
 using SkiaSharp;
 using TorchSharp;

@@ -1,7 +1,7 @@
 using System.Text;
 using Cnn.Training.Data;
 using Cnn.Training.Training;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Models;
 
 namespace Cnn.Training.Reporting;

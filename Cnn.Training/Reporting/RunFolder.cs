@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Cnn.Training.Training;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 
 namespace Cnn.Training.Reporting;
 

@@ -1,32 +1,11 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Cnn.Training.Training;
-
-/// <summary>What a checkpoint records besides tensors: enough to rebuild the model and continue training exactly.</summary>
-public sealed record CheckpointInfo
-{
-    public required string Model { get; init; }
-    public required int NumClasses { get; init; }
-    public Dictionary<string, string> ModelOptions { get; init; } = [];
-    public IReadOnlyList<string> Classes { get; init; } = [];
-    /// <summary>Completed epochs.</summary>
-    public int Epoch { get; init; }
-    /// <summary>Optimizer steps taken (the learning-rate schedule is a function of it).</summary>
-    public int Step { get; init; }
-    /// <summary>Batches of <see cref="Epoch"/> + 1 already trained when a run was interrupted mid-epoch.</summary>
-    public int BatchInEpoch { get; init; }
-    public double BestMetric { get; init; } = double.NegativeInfinity;
-    public int EpochsWithoutImprovement { get; init; }
-    public Dictionary<string, double> Metrics { get; init; } = [];
-    public long[] InputShape { get; init; } = [];
-    public float[] Mean { get; init; } = [];
-    public float[] Std { get; init; } = [];
-}
 
 /// <summary>
 /// One file holding model weights, optimizer state, the torch RNG state and <see cref="CheckpointInfo"/>, written
@@ -195,9 +174,8 @@ public static class Checkpoint
         byte[] actual = hash.GetHashAndReset();
         if (!actual.AsSpan().SequenceEqual(stored))
             throw new InvalidDataException(
-                $"{path}: damaged: the SHA-256 of its {DataSize(length - HashSize)} does not match the one stored at its end " +
-                $"(expected {Convert.ToHexStringLower(stored)[..16]}..., found {Convert.ToHexStringLower(actual)[..16]}...): " +
-                $"the file was truncated or changed after it was written; {Remedy}");
+                $"{path}: damaged: the SHA-256 of its first {DataSize(length - HashSize)} does not match the one stored in its " +
+                $"last {HashSize}: the file was truncated or changed after it was written; {Remedy}");
         stream.Position = position;
     }
 

@@ -72,9 +72,9 @@ public sealed class WeightsCatalog
         return found is not null;
     }
 
-    /// <summary>The entries of <paramref name="model"/>, default first.</summary>
+    /// <summary>The entries of <paramref name="model"/>, in catalog order.</summary>
     public IEnumerable<WeightsEntry> For(string model)
-        => entries.Where(e => string.Equals(e.Model, model, StringComparison.OrdinalIgnoreCase)).OrderByDescending(e => e.IsDefault);
+        => entries.Where(e => string.Equals(e.Model, model, StringComparison.OrdinalIgnoreCase));
 
     string Missing(string model, string weights)
     {

@@ -1,3 +1,4 @@
+using Cnn.Zoo.IO;
 using System.Diagnostics;
 using Cnn.Transfer.Catalog;
 using TorchSharp.PyBridge;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using Cnn.Transfer.Catalog;
 using Cnn.Zoo;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Layers;
 using Cnn.Zoo.Models;
 using static TorchSharp.torch;

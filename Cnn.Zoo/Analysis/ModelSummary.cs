@@ -13,8 +13,8 @@ namespace Cnn.Zoo.Analysis;
 /// <param name="Parameters">Parameters owned by the module (counted on its first call only).</param>
 /// <param name="Trainable">Of those, how many have <c>requires_grad</c>.</param>
 /// <param name="Macs">Multiply-accumulates per sample (convolutions and linear layers; other layers count 0).</param>
-/// <param name="WeightLayer">1-based number of the weight layer in forward order as papers count them (VGG-16: 16,
-/// ResNet-50: 50): a convolution or linear layer; a projection shortcut (<c>downsample</c>) shares its block's number.</param>
+/// <param name="WeightLayer">1-based number of the weight layer (see <see cref="ModelSummary.WeightLayerCount"/>):
+/// a convolution or linear layer; a projection shortcut (<c>downsample</c>) shares its block's number.</param>
 public sealed record LayerRow(string Name, string Type, long[]? OutputShape, long Parameters, long Trainable, long Macs,
                               int? WeightLayer);
 
@@ -41,7 +41,13 @@ public sealed class ModelSummary
     public long FrozenParameters => TotalParameters - TrainableParameters;
     public long TotalMacs => Rows.Sum(r => r.Macs);
 
-    /// <summary>Number of weight layers as papers count them.</summary>
+    /// <summary>
+    /// Number of weight layers: the convolutions and linear layers the forward pass runs, numbered in the order it
+    /// runs them, a projection shortcut (<c>downsample</c>) sharing its block's number. For chains of layers this is
+    /// the depth papers give (AlexNet 8, VGG-16 16, ResNet-50 50, MobileNet 28); GoogLeNet gets 58, one per
+    /// convolution of every Inception branch, where its paper counts depth (22: each block is two layers deep).
+    /// Freezing and learning-rate groups number layers this way (Cnn.Transfer).
+    /// </summary>
     public int WeightLayerCount => Rows.Max(r => r.WeightLayer) ?? 0;
 
     /// <summary>Module names under a shortcut path; they share the number of the block's last main-path layer.</summary>

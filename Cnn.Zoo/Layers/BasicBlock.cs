@@ -4,22 +4,13 @@ using static TorchSharp.torch;
 
 namespace Cnn.Zoo.Layers;
 
-/// <summary>Which residual block a ResNet stage stacks.</summary>
-public enum ResidualBlockKind
-{
-    /// <summary>Two 3x3 convolutions (ResNet-18/34). Expansion 1.</summary>
-    Basic,
-    /// <summary>1x1 reduce, 3x3, 1x1 expand (ResNet-50/101/152). Expansion 4.</summary>
-    Bottleneck,
-}
-
 /// <summary>
 /// The residual block of ResNet-18/34 (He et al., "Deep Residual Learning for Image Recognition", 2015):
 /// out = ReLU(F(x) + shortcut(x)) with F = conv3x3-BN-ReLU-conv3x3-BN. Because the skip connection adds the input
 /// back before the last ReLU, the block can learn the identity by driving F to zero, so depth does not hurt.
 /// The shortcut is the input itself, or a 1x1 convolution + BN (<c>downsample</c>) when the stride or width changes.
 /// </summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IResidualBlock
 {
     public const int Expansion = 1;
 
@@ -32,9 +23,14 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     private readonly nn.Module<Tensor, Tensor> bn2;
     private readonly Sequential? downsample;
 
-    public BasicBlock(long inChannels, long planes, long stride = 1)
+    /// <param name="groups">Must be 1 and <paramref name="baseWidth"/> 64: taken so that every residual block has the
+    /// constructor <see cref="ResidualBlockKind"/> expects, and refused otherwise, as torchvision's BasicBlock does.</param>
+    public BasicBlock(long inChannels, long planes, long stride = 1, long groups = 1, long baseWidth = 64)
         : base(nameof(BasicBlock))
     {
+        if (groups != 1 || baseWidth != 64)
+            throw new ArgumentException(
+                $"BasicBlock supports only groups=1 and a width per group of 64 (as in torchvision); found groups={groups}, width per group {baseWidth}");
         conv1 = nn.Conv2d(inChannels, planes, 3, stride: stride, padding: 1, bias: false);
         bn1 = nn.BatchNorm2d(planes);
         relu = nn.ReLU(inplace: true);
@@ -47,17 +43,14 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 
     public long OutChannels { get; }
 
-    /// <summary>
-    /// Zeroes the last batch norm's scale so the block starts as the identity (Goyal et al., 2017); call after any
-    /// model-wide initialisation.
-    /// </summary>
+    /// <inheritdoc/>
     public void ZeroInitResidual()
     {
         using var _ = no_grad();
         ((BatchNorm2d)bn2).weight!.zero_();
     }
 
-    /// <summary>True when the shortcut is a projection (1x1 conv + BN) rather than the input itself.</summary>
+    /// <inheritdoc/>
     public bool HasProjection => downsample is not null;
 
     public override Tensor forward(Tensor x)
@@ -67,14 +60,4 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         var shortcut = downsample is null ? x : downsample.call(x);
         return relu.call(residual.add_(shortcut)).MoveToOuterDisposeScope();
     }
-}
-
-/// <summary>The projection shortcut shared by both residual blocks.</summary>
-internal static class Shortcut
-{
-    /// <summary>1x1 convolution + BN when the block changes stride or width (keys <c>downsample.0/1</c>), else null.</summary>
-    public static Sequential? ProjectionIfNeeded(long inChannels, long outChannels, long stride)
-        => stride == 1 && inChannels == outChannels
-            ? null
-            : nn.Sequential(nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false), nn.BatchNorm2d(outChannels));
 }

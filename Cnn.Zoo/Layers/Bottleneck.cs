@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace Cnn.Zoo.Layers;
 
 /// <summary>
-/// The bottleneck residual block of ResNet-50/101/152 (He et al., 2015): 1x1 conv reduces the width, a 3x3 conv
-/// works at the reduced width, a 1x1 conv expands by 4; the shortcut is added before the last ReLU.
+/// The bottleneck residual block of ResNet-50/101/152 (He et al., 2015): a 1x1 conv reduces the width, a 3x3 conv
+/// works at the reduced width, a 1x1 conv expands by 4 (<see cref="Conv1x1"/>); the shortcut is added before the last ReLU.
 /// <para>The course notes name its two forms, and so does this class:</para>
 /// <list type="bullet">
 /// <item><b>identity block</b> (<see cref="IdentityBlock"/>): the shortcut is the input itself; in and out shapes are equal.</item>
@@ -16,7 +16,7 @@ namespace Cnn.Zoo.Layers;
 /// The stride sits on the 3x3 convolution ("ResNet v1.5", as torchvision), not on the first 1x1.
 /// <c>groups</c> and <c>baseWidth</c> give ResNeXt (Xie et al., 2017) and Wide ResNet (Zagoruyko &amp; Komodakis, 2016).
 /// </summary>
-public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IResidualBlock
 {
     public const int Expansion = 4;
 
@@ -35,11 +35,11 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
                       : base(nameof(Bottleneck))
     {
         long width = planes * baseWidth / 64 * groups;
-        conv1 = nn.Conv2d(inChannels, width, 1, bias: false);
+        conv1 = Conv1x1.Create(inChannels, width);
         bn1 = nn.BatchNorm2d(width);
         conv2 = nn.Conv2d(width, width, 3, stride: stride, padding: 1, groups: groups, bias: false);
         bn2 = nn.BatchNorm2d(width);
-        conv3 = nn.Conv2d(width, planes * Expansion, 1, bias: false);
+        conv3 = Conv1x1.Create(width, planes * Expansion);
         bn3 = nn.BatchNorm2d(planes * Expansion);
         relu = nn.ReLU(inplace: true);
         downsample = Shortcut.ProjectionIfNeeded(inChannels, planes * Expansion, stride);
@@ -67,10 +67,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
 
     public long OutChannels { get; }
 
-    /// <summary>
-    /// Zeroes the last batch norm's scale so the block starts as the identity (Goyal et al., 2017); call after any
-    /// model-wide initialisation.
-    /// </summary>
+    /// <inheritdoc/>
     public void ZeroInitResidual()
     {
         using var _ = no_grad();

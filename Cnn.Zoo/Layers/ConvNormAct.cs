@@ -28,15 +28,11 @@ public sealed class ConvNormAct : nn.Module<Tensor, Tensor>
                          groups: groups, bias: false);
         norm = nn.BatchNorm2d(outChannels, eps: eps);
         act = activation == Activation.None ? null : ActivationFactory.Create(activation);
-        InChannels = inChannels;
         OutChannels = outChannels;
-        Stride = stride;
         RegisterComponents();
     }
 
-    public long InChannels { get; }
     public long OutChannels { get; }
-    public long Stride { get; }
 
     public override Tensor forward(Tensor x)
     {

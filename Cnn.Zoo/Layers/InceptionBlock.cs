@@ -4,31 +4,6 @@ using static TorchSharp.torch;
 
 namespace Cnn.Zoo.Layers;
 
-/// <summary>
-/// Convolution + batch norm (eps 0.001) + ReLU with children named <c>conv</c> and <c>bn</c>: torchvision's
-/// <c>BasicConv2d</c>, the unit of GoogLeNet (batch norm is a later addition to the 2014 paper).
-/// </summary>
-public sealed class BasicConv2d : nn.Module<Tensor, Tensor>
-{
-    private readonly Conv2d conv;
-    // Typed as a module, not BatchNorm2d, so inference folding can put an Identity in its place.
-    private readonly nn.Module<Tensor, Tensor> bn;
-
-    public BasicConv2d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0)
-        : base(nameof(BasicConv2d))
-    {
-        conv = nn.Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: padding, bias: false);
-        bn = nn.BatchNorm2d(outChannels, eps: 0.001);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        return nn.functional.relu(bn.call(conv.call(x)), inplace: true).MoveToOuterDisposeScope();
-    }
-}
-
 /// <summary>The widths of one Inception block's four branches.</summary>
 /// <param name="Conv1x1">Filters of the 1x1 branch.</param>
 /// <param name="Reduce3x3">1x1 bottleneck before the 3x3 branch.</param>
@@ -46,7 +21,7 @@ public sealed record InceptionWidths(int Conv1x1, int Reduce3x3, int Conv3x3, in
 /// The Inception block (Szegedy et al., "Going Deeper with Convolutions", 2014): four parallel branches on the same
 /// input, concatenated along channels: 1x1; 1x1 -> 3x3; 1x1 -> "5x5"; 3x3 max-pool -> 1x1. The 1x1 convolutions
 /// first cut the channels so the wide convolutions stay cheap (28x28x192 -> 5x5x32 costs 120.4M multiplies directly,
-/// 12.4M through a 1x1 bottleneck to 16 channels).
+/// 12.4M through a 1x1 bottleneck to 16 channels; the arithmetic is in <see cref="Conv1x1"/>).
 /// <para>Deviation kept for weight compatibility: like torchvision's GoogLeNet, the "5x5" branch uses a 3x3 kernel.</para>
 /// </summary>
 public sealed class InceptionBlock : nn.Module<Tensor, Tensor>

@@ -6,7 +6,7 @@ namespace Cnn.Zoo.Layers;
 
 /// <summary>
 /// MobileNetV2's inverted residual block (Sandler et al., "MobileNetV2", 2018): a 1x1 expansion by
-/// <c>expandRatio</c> (ReLU6), a 3x3 depthwise convolution (ReLU6), and a linear 1x1 projection (no activation:
+/// <c>expandRatio</c> (ReLU6), a 3x3 depthwise convolution (ReLU6), and a linear <see cref="Conv1x1"/> projection (no activation:
 /// a ReLU on the narrow bottleneck would destroy information). The input is added back when stride is 1 and the
 /// widths match. Children are <c>conv.0</c> ... as in torchvision, so its checkpoints load unchanged.
 /// </summary>
@@ -23,7 +23,7 @@ public sealed class InvertedResidual : nn.Module<Tensor, Tensor>
         var layers = new List<nn.Module<Tensor, Tensor>>();
         if (expandRatio != 1) layers.Add(new ConvNormAct(inChannels, hidden, 1, activation: Activation.ReLU6));
         layers.Add(new ConvNormAct(hidden, hidden, 3, stride, groups: hidden, activation: Activation.ReLU6));
-        layers.Add(nn.Conv2d(hidden, outChannels, 1, bias: false));
+        layers.Add(Conv1x1.Create(hidden, outChannels));
         layers.Add(nn.BatchNorm2d(outChannels));
         conv = nn.Sequential(layers);
         UsesResidual = stride == 1 && inChannels == outChannels;

@@ -10,7 +10,7 @@ public sealed record ResNetConfig(ResidualBlockKind Block, IReadOnlyList<int> La
 {
     /// <summary>Weight layers as the paper counts them: the stem convolution, the blocks' convolutions and the
     /// classifier (projection shortcuts not counted). ResNet-50: 1 + 16 x 3 + 1 = 50.</summary>
-    public int Depth => 2 + Layers.Sum() * (Block == ResidualBlockKind.Basic ? 2 : 3);
+    public int Depth => 2 + Layers.Sum() * Block.Convolutions;
 
     public static readonly ResNetConfig ResNet18 = new(ResidualBlockKind.Basic, [2, 2, 2, 2]);
     public static readonly ResNetConfig ResNet34 = new(ResidualBlockKind.Basic, [3, 4, 6, 3]);
@@ -48,8 +48,6 @@ public sealed class ResNet : ZooModel
     {
         if (config.Layers.Count != 4 || config.Layers.Any(n => n < 1))
             throw new ArgumentException($"a ResNet has four stages of at least one block each; found [{string.Join(", ", config.Layers)}]");
-        if (config.Block == ResidualBlockKind.Basic && (groups != 1 || widthPerGroup != 64))
-            throw new ArgumentException("BasicBlock supports only groups=1 and widthPerGroup=64 (as in torchvision)");
         Config = config;
         CifarStem = cifarStem;
         conv1 = cifarStem
@@ -64,19 +62,8 @@ public sealed class ResNet : ZooModel
             var stage = new List<nn.Module<Tensor, Tensor>>();
             for (int i = 0; i < blocks; i++)
             {
-                long s = i == 0 ? stride : 1;
-                if (config.Block == ResidualBlockKind.Basic)
-                {
-                    var block = new BasicBlock(channels, planes, s);
-                    channels = block.OutChannels;
-                    stage.Add(block);
-                }
-                else
-                {
-                    var block = new Bottleneck(channels, planes, s, groups, widthPerGroup);
-                    channels = block.OutChannels;
-                    stage.Add(block);
-                }
+                stage.Add(config.Block.Create(channels, planes, i == 0 ? stride : 1, groups, widthPerGroup));
+                channels = planes * config.Block.Expansion;
             }
             return nn.Sequential(stage);
         }
@@ -91,11 +78,7 @@ public sealed class ResNet : ZooModel
         Init.HeNormal(this, linearStd: null);
         if (zeroInitResidual)
         {
-            foreach (var module in modules())
-            {
-                if (module is BasicBlock basic) basic.ZeroInitResidual();
-                if (module is Bottleneck bottleneck) bottleneck.ZeroInitResidual();
-            }
+            foreach (var block in modules().OfType<IResidualBlock>()) block.ZeroInitResidual();
         }
     }
 
@@ -104,9 +87,6 @@ public sealed class ResNet : ZooModel
     public override long NumFeatures { get; }
     public override string ClassifierName => "fc";
     public override string FirstConvName => "conv1";
-
-    /// <summary>The four stages, for code that taps intermediate feature maps.</summary>
-    public IReadOnlyList<Sequential> Stages => [layer1, layer2, layer3, layer4];
 
     public override Tensor ForwardFeatures(Tensor x)
     {

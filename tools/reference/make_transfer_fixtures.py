@@ -8,13 +8,13 @@ Run from the repository root:
         files for unwrapping and error cases, and lenet5_expected.json (input and eval-mode logits).
 
     /usr/bin/python3 tools/reference/make_transfer_fixtures.py --verify DIR
-        Loads the C#-written DIR/csharp_lenet5.pt and DIR/csharp_lenet5.safetensors into the Python LeNet-5 with
-        load_state_dict(strict=True), compares them with the weights the C# test meant to write, and writes the
-        result to Cnn.Tests/Fixtures/transfer/csharp_roundtrip_verified.json.  DIR is written by the test
-        TransferRoundTripTests.SavedFilesMatchPythonVerification (bin/Release/net10.0/transfer_roundtrip).
+        A manual check after changing the C# writers: loads DIR/csharp_lenet5.pt and DIR/csharp_lenet5.safetensors
+        (written by TransferRoundTripTests.SavedFiles_HaveTheContentsOfPyTorchsReference into
+        Cnn.Tests/bin/Release/net10.0/transfer_roundtrip) into the Python LeNet-5 with load_state_dict(strict=True)
+        and compares weights and logits with the model the test saved.  Prints the result; exit status 1 on failure.
 
 The LeNet-5 here has the zoo's keys (features.0/3, classifier.0/2/4; tanh, 2x2 average pooling).  Its weights
-come from deterministic_tensor(), which the C# tests reimplement bit-exactly (Cnn.Tests/Transfer/TransferFixtures.cs):
+come from deterministic_tensor(), which the C# tests reimplement bit-exactly (Cnn.Tests/Support/DeterministicWeights.cs):
 the same integer hash as tools/reference/make_zoo_fixtures.py.  No Python package beyond torch and numpy is needed;
 safetensors files are written and read by hand (the format is 8-byte little-endian header length + JSON + data).
 """
@@ -180,7 +180,21 @@ def make_fixtures():
                lambda p: torch.save(collections.OrderedDict([("weight", torch.full((5, 5), 7.0)),
                                                              ("bias", torch.full((2,), 5.0))]), p))
 
+    # 8. What Weights.Save must reproduce (TransferRoundTripTests): the LeNet-5 with the round-trip salt, saved the way
+    #    PyTorch users save weights, torch.save(model.state_dict()), and as safetensors.  Both are read back here and
+    #    strict-loaded into a fresh model that must give the saved model's logits, so the files are known to load.
+    roundtrip, _ = deterministic_lenet(ROUNDTRIP_SALT)
+    roundtrip_state = roundtrip.state_dict()
+    write_file(os.path.join(OUT_DIR, "lenet5_roundtrip.pt"), lambda p: torch.save(roundtrip_state, p))
+    write_file(os.path.join(OUT_DIR, "lenet5_roundtrip.safetensors"), lambda p: write_safetensors(p, roundtrip_state))
     x = deterministic_input()
+    with torch.no_grad():
+        roundtrip_logits = roundtrip(x)
+    for name in ("lenet5_roundtrip.pt", "lenet5_roundtrip.safetensors"):
+        problem = check_loads(os.path.join(OUT_DIR, name), roundtrip_state, roundtrip_logits, x)
+        if problem:
+            raise SystemExit("%s: %s" % (name, problem))
+
     with torch.no_grad():
         logits = model(x)
     expected = {
@@ -197,45 +211,44 @@ def make_fixtures():
     write_file(path, lambda p: open(p, "w").write(json.dumps(expected, indent=1) + "\n"))
 
 
+def check_loads(path, reference_state, reference_logits, x):
+    """Strict-loads a weight file into a fresh LeNet-5; returns None when its weights, key order and logits are the
+    reference's, else what differs."""
+    if path.endswith(".safetensors"):
+        state, metadata = read_safetensors(path)
+        if metadata != {"format": "pt"}:
+            return "metadata %r, expected {'format': 'pt'}" % (metadata,)
+    else:
+        state = torch.load(path, map_location="cpu")
+    model = LeNet5()
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    if list(state.keys()) != list(model.state_dict().keys()):
+        return "keys %s are not in the model's order" % list(state.keys())
+    for key, value in reference_state.items():
+        if value.dtype != state[key].dtype or not torch.equal(value, state[key]):
+            return "%s differs from the reference" % key
+    with torch.no_grad():
+        logits = model(x)
+    if not torch.equal(logits, reference_logits):
+        return "logits differ by %g" % float((logits - reference_logits).abs().max())
+    return None
+
+
 def verify(directory):
-    """Strict-loads the C#-written files into the Python LeNet-5 and records what happened."""
+    """Strict-loads the C#-written files into the Python LeNet-5 and prints what happened."""
     reference, reference_state = deterministic_lenet(ROUNDTRIP_SALT)
     x = deterministic_input()
     with torch.no_grad():
         reference_logits = reference(x)
-    result = {"generator": "tools/reference/make_transfer_fixtures.py --verify", "torch_version": torch.__version__,
-              "salt": ROUNDTRIP_SALT, "files": {}}
     ok = True
     for name in ("csharp_lenet5.pt", "csharp_lenet5.safetensors"):
-        path = os.path.join(directory, name)
-        entry = {}
         try:
-            if name.endswith(".pt"):
-                state = torch.load(path, map_location="cpu")
-                entry["metadata"] = None
-            else:
-                state, entry["metadata"] = read_safetensors(path)
-            model = LeNet5()
-            model.load_state_dict(state, strict=True)
-            model.eval()
-            entry["strict_load"] = "ok"
-            entry["keys_in_model_order"] = list(state.keys()) == list(model.state_dict().keys())
-            entry["dtypes"] = sorted({str(t.dtype).replace("torch.", "") for t in state.values()})
-            entry["max_abs_diff_weights"] = max(
-                float((state[k].float() - reference_state[k]).abs().max()) for k in reference_state)
-            with torch.no_grad():
-                logits = model(x)
-            entry["max_abs_diff_logits"] = float((logits - reference_logits).abs().max())
-            entry["logits"] = floats(logits)
-        except Exception as e:  # recorded, so the committed JSON makes the test fail with the reason
-            entry["strict_load"] = "failed: %s: %s" % (type(e).__name__, e)
-            ok = False
-        result["files"][name] = entry
-        print(name, {k: v for k, v in entry.items() if k != "logits"})
-    out = os.path.join(OUT_DIR, "csharp_roundtrip_verified.json")
-    with open(out, "w") as f:
-        f.write(json.dumps(result, indent=1) + "\n")
-    print("wrote", os.path.relpath(out, REPO_ROOT))
+            problem = check_loads(os.path.join(directory, name), reference_state, reference_logits, x)
+        except Exception as e:
+            problem = "failed to load: %s: %s" % (type(e).__name__, e)
+        print("%s: %s" % (name, problem or "strict load ok, weights and logits equal PyTorch's"))
+        ok = ok and problem is None
     return 0 if ok else 1
 
 

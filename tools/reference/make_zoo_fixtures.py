@@ -7,7 +7,7 @@ Run from the repository root:
 
 Writes Cnn.Tests/Fixtures/torchvision/<model>.json (state-dict keys/shapes/dtypes,
 parameter counts, eval-mode logits for a deterministic input and deterministic
-weights) and Cnn.Tests/Fixtures/torchvision/macs.json (informational MAC counts
+weights) and Cnn.Tests/Fixtures/torchvision/macs.json (torchvision's MAC counts, which the summary must match
 at 1x3x224x224).  No weights are stored: both sides compute them with
 deterministic_tensor() below, which the C# tests reimplement bit-exactly.
 """
@@ -203,7 +203,7 @@ def main():
             "description": "Multiply-accumulates of Conv2d (out_numel*(in_channels/groups)*kh*kw) and "
                            "Linear (out_features*in_features per sample) layers, measured with forward "
                            "hooks in eval mode at input 1x3x224x224; num_params at 1000 classes. "
-                           "Informational only.",
+                           "The C# summary must count the same (TorchVisionParityTests).",
             "models": macs_all,
         }
         with open(os.path.join(OUT_DIR, "macs.json"), "w") as f:

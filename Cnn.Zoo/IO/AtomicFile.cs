@@ -1,10 +1,11 @@
-namespace Cnn.Transfer;
+namespace Cnn.Zoo.IO;
 
 /// <summary>
 /// Writes a file so that readers only ever see the old or the new content: write a hidden temporary file beside it,
 /// flush it to disk, then rename it over the target (rename is atomic on one file system). A crash, Ctrl+C or a full
 /// disk mid-write leaves the previous file intact. Every file the project saves (weights, checkpoints, metrics,
-/// pictures, exported images) goes through here.
+/// pictures, exported images, the converted pretrained backbone) goes through here; it lives in the bottom project
+/// so that Cnn.Transfer and Cnn.Training share it.
 /// </summary>
 public static class AtomicFile
 {

@@ -1,0 +1,101 @@
+using Cnn.Zoo.IO;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Cnn.Onnx.Export;
+using Cnn.Transfer;
+using Cnn.Zoo;
+using Cnn.Zoo.Models;
+using Google.Protobuf;
+using Onnx;
+using static TorchSharp.torch;
+
+namespace Cnn.Onnx;
+
+/// <summary>
+/// Exports a zoo model to ONNX, the format ONNX Runtime, ML.NET and most deployment tools run. The graph is written
+/// from the model's typed layers (no tracing): one float input <c>input</c> of shape batch x C x H x W with a dynamic
+/// batch dimension, one output <c>logits</c> of shape batch x classes, opset <see cref="Opset"/>. It computes the
+/// eval-mode forward pass: batch norms folded into the convolutions before them, dropout omitted, ReLU6 as Clip(0, 6),
+/// auxiliary classifiers left out. The model is only read: neither its weights nor its train/eval mode change.
+/// </summary>
+public static class OnnxExport
+{
+    /// <summary>
+    /// ONNX opset 17: it defines every operator the exporter writes as later opsets do for float32, and ONNX Runtime
+    /// reads it from release 1.12 on, so the file also runs in older deployments (and in ML.NET) as well as in 1.31.
+    /// </summary>
+    public const int Opset = 17;
+
+    /// <summary>The IR version that goes with opset 17.</summary>
+    const long IrVersion = 8;
+
+    public const string InputName = "input";
+    public const string OutputName = "logits";
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> (atomically: a failed export leaves no partial file).</summary>
+    public static void Export(ZooModel model, string path, OnnxExportOptions? options = null)
+    {
+        var proto = ToModelProto(model, options);
+        AtomicFile.Write(path, stream => proto.WriteTo(stream));
+    }
+
+    /// <summary>The ONNX file's bytes, for an in-memory session (<see cref="OnnxRuntimeModel"/>).</summary>
+    public static byte[] ToBytes(ZooModel model, OnnxExportOptions? options = null) => ToModelProto(model, options).ToByteArray();
+
+    /// <summary>The ONNX model as OnnxSharp's protobuf types.</summary>
+    /// <exception cref="ArgumentException">The input size or the options do not fit the model.</exception>
+    /// <exception cref="NotSupportedException">The model contains a family or layer the exporter does not know.</exception>
+    public static ModelProto ToModelProto(ZooModel model, OnnxExportOptions? options = null)
+    {
+        options ??= new OnnxExportOptions();
+        var input = model.Input;
+        int height = options.Height ?? options.Preprocessing?.CropSize ?? input.Height;
+        int width = options.Width ?? options.Preprocessing?.CropSize ?? input.Width;
+        using (var probe = empty(0, input.Channels, height, width)) input.Validate(probe, model.GetName());
+        var classes = options.ClassNames ?? [.. Enumerable.Range(0, model.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture))];
+        if (classes.Count != model.NumClasses)
+            throw new ArgumentException($"{model.GetName()} has {model.NumClasses} classes; {classes.Count} class names were given");
+        var preprocessing = options.Preprocessing
+                            ?? new Preprocessing(Math.Min(height, width), Math.Min(height, width), [.. Enumerable.Repeat(0.0, input.Channels)],
+                                                 [.. Enumerable.Repeat(1.0, input.Channels)]);
+        if (preprocessing.Mean.Count != input.Channels)
+            throw new ArgumentException($"{model.GetName()} takes {input.Channels} channel(s); the preprocessing has " +
+                                        $"{preprocessing.Mean.Count} mean and {preprocessing.Std.Count} std value(s)");
+        if (preprocessing.CropSize != height || preprocessing.CropSize != width)
+            throw new ArgumentException($"the preprocessing crops {preprocessing.CropSize} x {preprocessing.CropSize}, but the graph is " +
+                                        $"exported for {height} x {width} inputs; give one size");
+
+        var graph = new OnnxGraphBuilder(model.GetName());
+        using (no_grad())
+        {
+            string x = graph.Input(InputName, [input.Channels, height, width]);
+            string logits = OnnxModelWriter.Write(new OnnxLayerWriter(graph), graph, model, x);
+            long[] shape = graph.Shape(logits);
+            if (shape.Length != 2 || shape[1] != model.NumClasses)
+                throw new InvalidOperationException($"{model.GetName()}: the exported graph ends in [{string.Join(", ", shape)}], not batch x {model.NumClasses}");
+            graph.Output(logits, OutputName);
+        }
+
+        var proto = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "Cnn.Zoo",
+            ProducerVersion = typeof(OnnxExport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "",
+            DocString = $"{model.GetName()} from Cnn.Zoo, eval mode, batch norms folded: {InputName} batch x {input.Channels} x {height} x {width} " +
+                        $"float32, {OutputName} batch x {model.NumClasses}.",
+            Graph = graph.Graph,
+        };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        void Metadata(string key, string value) => proto.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        Metadata(OnnxMetadataKeys.Model, model.GetName());
+        Metadata(OnnxMetadataKeys.Classes, JsonSerializer.Serialize(classes));
+        if (input.Channels is 1 or 3) Metadata(OnnxMetadataKeys.Color, input.Channels == 3 ? "rgb" : "grey");
+        Metadata(OnnxMetadataKeys.Resize, preprocessing.ResizeSize.ToString(CultureInfo.InvariantCulture));
+        Metadata(OnnxMetadataKeys.Interpolation, preprocessing.Interpolation);
+        Metadata(OnnxMetadataKeys.Crop, JsonSerializer.Serialize(new[] { height, width }));
+        Metadata(OnnxMetadataKeys.Mean, JsonSerializer.Serialize(preprocessing.Mean));
+        Metadata(OnnxMetadataKeys.Std, JsonSerializer.Serialize(preprocessing.Std));
+        return proto;
+    }
+}

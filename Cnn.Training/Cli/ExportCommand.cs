@@ -1,0 +1,101 @@
+using System.CommandLine;
+using Cnn.Onnx;
+using Cnn.Transfer;
+using Cnn.Transfer.Catalog;
+using Cnn.Zoo;
+using Cnn.Zoo.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cnn.Training.Cli;
+
+/// <summary>
+/// <c>cnnzoo export</c>: a trained checkpoint, or a zoo model with PyTorch or published weights, as an ONNX file with
+/// its class names and preprocessing in the metadata; the file is then run once in ONNX Runtime against the model.
+/// </summary>
+public static class ExportCommand
+{
+    public static Command Create(CliSession session)
+    {
+        var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune (instead of --model/--weights)", "file");
+        var model = CliOptions.OptionalText("--model", "zoo model the weights belong to (see 'models')", "name");
+        var weights = CliOptions.OptionalText("--weights", "a .pt/.pth/.bin/.safetensors file, or a published weights name (e.g. IMAGENET1K_V1)", "file|name");
+        var output = CliOptions.OptionalText("--out", "the .onnx file to write", "file");
+        var inputSize = CliOptions.OptionalInt("--input-size", "input height and width the graph is written for (default: the checkpoint's or the weights' size)", 1);
+        var command = new Command("export", "write a model as an ONNX file for ONNX Runtime, ML.NET and other runtimes")
+        {
+            checkpoint, model, weights, output, inputSize,
+        };
+        command.SetAction(parse =>
+        {
+            string path = parse.GetValue(output) ?? throw new UsageException("export needs --out FILE.onnx");
+            string? checkpointPath = parse.GetValue(checkpoint), modelName = parse.GetValue(model), weightsName = parse.GetValue(weights);
+            if (checkpointPath is not null && (modelName is not null || weightsName is not null))
+                throw new UsageException("export takes either --checkpoint FILE or --model NAME --weights FILE|NAME, not both");
+            if (checkpointPath is null && (modelName is null || weightsName is null))
+                throw new UsageException("export needs --checkpoint FILE, or --model NAME with --weights FILE|NAME");
+
+            var (zoo, options) = checkpointPath is not null ? FromCheckpoint(checkpointPath) : FromWeights(modelName!, weightsName!);
+            using (zoo)
+            {
+                if (parse.GetValue(inputSize) is int size)
+                    options = options with { Height = size, Width = size, Preprocessing = Rescaled(options.Preprocessing, size) };
+                OnnxExport.Export(zoo, path, options);
+                Console.WriteLine($"Wrote {path} ({new FileInfo(path).Length / 1e6:F1} MB): {zoo.GetName()}, input '{OnnxExport.InputName}' " +
+                                  $"batch x {zoo.Input.Channels} x {options.Height ?? options.Preprocessing?.CropSize ?? zoo.Input.Height} x " +
+                                  $"{options.Width ?? options.Preprocessing?.CropSize ?? zoo.Input.Width}, output '{OnnxExport.OutputName}' batch x {zoo.NumClasses}, opset {OnnxExport.Opset}");
+                Console.WriteLine(Verify(zoo, path));
+            }
+            return ExitCode.Success;
+        });
+        return command;
+    }
+
+    /// <summary>The same preprocessing for another crop size, the resize scaled with it (256/224 stays 256/224).</summary>
+    static Preprocessing? Rescaled(Preprocessing? preprocessing, int size)
+        => preprocessing is null ? null
+           : new Preprocessing(Math.Max(preprocessing.ResizeSize * size / preprocessing.CropSize, size), size,
+                               preprocessing.Mean, preprocessing.Std, preprocessing.Interpolation);
+
+    static (ZooModel Model, OnnxExportOptions Options) FromCheckpoint(string path)
+    {
+        var (model, info) = TrainedModel.Load(path, torch.CPU);
+        int size = (int)info.InputShape[^1];
+        // Evaluation resizes to the input size and normalises with the checkpoint's statistics (DataSetup.Pipeline).
+        var preprocessing = new Preprocessing(size, size, [.. info.Mean.Select(m => (double)m)], [.. info.Std.Select(s => (double)s)]);
+        var classes = info.Classes.Count == info.NumClasses ? info.Classes : null;
+        return (model, new OnnxExportOptions(ClassNames: classes, Preprocessing: preprocessing));
+    }
+
+    static (ZooModel Model, OnnxExportOptions Options) FromWeights(string modelName, string weights)
+    {
+        var entry = ModelRegistry.Get(modelName);
+        if (File.Exists(weights))
+        {
+            var model = ModelRegistry.Create(entry.Name, entry.DefaultClasses);
+            Weights.Load(model, weights);
+            model.eval();
+            var preprocessing = model.Input.Channels == 3 ? Preprocessing.ImageNet : null;
+            return (model, new OnnxExportOptions(Preprocessing: preprocessing));
+        }
+        if (weights.Contains('/') || weights.Contains('\\') || Path.HasExtension(weights))
+            throw new FileNotFoundException($"--weights: {weights} not found (expected a .pt/.pth/.bin/.safetensors file or a published weights name)", weights);
+        var pretrained = PretrainedModel.Create(entry.Name, weights, log: Console.WriteLine);
+        pretrained.Model.eval();
+        return (pretrained.Model, new OnnxExportOptions(ClassNames: pretrained.Categories, Preprocessing: pretrained.Preprocessing));
+    }
+
+    /// <summary>One batch through the file in ONNX Runtime and through the model: the user sees the export is faithful.</summary>
+    static string Verify(ZooModel model, string path)
+    {
+        using var runtime = OnnxRuntimeModel.Load(path);
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var shape = runtime.InputShape.Select(d => d < 0 ? 1L : d).ToArray();
+        var x = torch.rand(shape);
+        var expected = model.call(x);
+        var difference = (runtime.call(x) - expected).abs().max().item<float>();
+        var scale = expected.abs().max().item<float>();
+        return $"Checked in ONNX Runtime: max |difference| {difference:G3} at output scale {scale:G3}";
+    }
+}
