@@ -1,6 +1,7 @@
 using Cnn.Tests.Support;
 using Cnn.Training.Benchmarks;
-using Cnn.Training.Cli;
+using Cnn.Tests.Cli;
+using Cnn.Zoo.Inference;
 using Cnn.Zoo;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -54,29 +55,82 @@ public sealed class BenchmarkTests
         Assert.AreEqual("resnet18", BenchModel.Parse("resnet18_cifar").Name);
     }
 
+    /// <summary>Runs the bench verb on LeNet-5's inference only, as fast as it goes, in <paramref name="root"/>; returns the run folder.</summary>
+    static string Bench(TempFolder root, params string[] extra)
+    {
+        var (code, output, error) = CliRunner.Run(["bench", "--models", "lenet5", "--skip", "training,loader,memory", "--repeats", "1",
+                                                   "--warmup", "0", "--sample-seconds", "0", "--out", root.Path, .. extra]);
+        Assert.AreEqual(0, code, output + error);
+        return Directory.GetDirectories(root.Path).Single();
+    }
+
+    /// <summary>RFC 4180 fields of one CSV line: commas split, double quotes enclose, a doubled quote is a quote.</summary>
+    static List<string> CsvFields(string line)
+    {
+        var fields = new List<string>();
+        var field = new System.Text.StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted && c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+            else if (c == '"') quoted = !quoted;
+            else if (c == ',' && !quoted) { fields.Add(field.ToString()); field.Clear(); }
+            else field.Append(c);
+        }
+        fields.Add(field.ToString());
+        return fields;
+    }
+
     [TestMethod]
-    public void TheBenchVerbWritesItsTableAsCsvAndJson()
+    public void TheBenchVerbsCsvAndJsonHoldTheSameRows()
     {
         using var temp = new TempFolder("bench");
-        string root = temp.Path;
-        var previous = Console.Out;
-        using var output = new StringWriter();
-        Console.SetOut(output);
-        int code;
-        try
-        {
-            code = Commands.Run(["bench", "--models", "lenet5", "--skip", "training,loader,memory", "--repeats", "1",
-                                 "--warmup", "0", "--sample-seconds", "0", "--out", root]);
-        }
-        finally { Console.SetOut(previous); }
-        Assert.AreEqual(0, code, output.ToString());
-        string run = Directory.GetDirectories(root).Single();
-        var csv = File.ReadAllLines(Path.Combine(run, "bench.csv"));
-        Assert.AreEqual("section,model,variant,batch,value,ratio,gflops_per_s,fraction_of_matmul,note", csv[0]);
-        Assert.IsTrue(csv.Any(l => l.StartsWith("inference,lenet5,zoo plain,8,", StringComparison.Ordinal)), string.Join("\n", csv));
-        Assert.IsTrue(csv.Any(l => l.StartsWith("ceiling,", StringComparison.Ordinal)));
+        string run = Bench(temp, "--precision", "bf16");
+
+        // Two writers, two formats: a quoting or column-order slip in either shows up as a mismatch.
+        var csv = File.ReadAllLines(Path.Combine(run, "bench.csv")).Select(CsvFields).ToList();
         using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "bench.json")));
-        Assert.AreEqual(8, json.RootElement.GetProperty("machine").GetProperty("batch").GetInt32());
-        Assert.IsTrue(json.RootElement.GetProperty("rows").GetArrayLength() >= 4);
+        var rows = json.RootElement.GetProperty("rows").EnumerateArray().ToList();
+        Assert.AreEqual(rows.Count, csv.Count - 1, "one CSV line per JSON row, after the header");
+        var header = csv[0];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            Assert.AreEqual(header.Count, csv[r + 1].Count, $"line {r + 2} has as many fields as the header");
+            foreach (var property in rows[r].EnumerateObject())
+            {
+                int column = header.IndexOf(property.Name);
+                Assert.IsTrue(column >= 0, $"the CSV has no column '{property.Name}'");
+                string cell = csv[r + 1][column];
+                switch (property.Value.ValueKind)
+                {
+                    case System.Text.Json.JsonValueKind.Number:
+                        Assert.AreEqual(property.Value.GetDouble(), double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture),
+                                        1e-5 * Math.Abs(property.Value.GetDouble()), $"row {r} {property.Name}");
+                        break;
+                    case System.Text.Json.JsonValueKind.Null:
+                        Assert.AreEqual("", cell, $"row {r} {property.Name}");
+                        break;
+                    default:
+                        Assert.AreEqual(property.Value.GetString(), cell, $"row {r} {property.Name}");
+                        break;
+                }
+            }
+        }
+        Assert.IsTrue(rows.Any(r => r.GetProperty("variant").GetString()!.Contains("bf16")), "--precision bf16 adds a bf16 row");
+        Assert.IsTrue(rows.Any(r => r.GetProperty("note").GetString()!.Contains(',')), "a note with a comma survives the CSV quoting");
+        var machine = json.RootElement.GetProperty("machine");
+        Assert.AreEqual(8, machine.GetProperty("batch").GetInt32());
+        Assert.AreEqual(CpuCapabilities.Current.NativeBFloat16, machine.GetProperty("native_bf16").GetBoolean());
+    }
+
+    [TestMethod]
+    public void Fp32PrecisionLeavesTheBf16RowOut()
+    {
+        using var temp = new TempFolder("bench");
+        string run = Bench(temp, "--precision", "fp32");
+        var variants = File.ReadAllLines(Path.Combine(run, "bench.csv")).Skip(1).Select(l => CsvFields(l)[2]).ToList();
+        Assert.IsTrue(variants.Any(v => v.StartsWith("zoo optimized", StringComparison.Ordinal)), string.Join("\n", variants));
+        Assert.IsFalse(variants.Any(v => v.Contains("bf16")), string.Join("\n", variants));
     }
 }

@@ -64,13 +64,13 @@ public sealed class CommandLineTests
     static IEnumerable<object[]> VerbOptions =>
     [
         ["train", new[] { "--model", "--data", "--epochs", "--batch-size", "--optimizer", "--lr", "--schedule", "--augment", "--resume", "--layout", "--seed", "--device", "--threads", "--opt" }],
-        ["eval", new[] { "--checkpoint", "--model", "--weights", "--data", "--batch-size", "--backend", "--device" }],
-        ["predict", new[] { "--checkpoint", "--model", "--weights", "--top", "--backend", "--device" }],
+        ["eval", new[] { "--checkpoint", "--model", "--weights", "--data", "--batch-size", "--backend", "--device", "--precision" }],
+        ["predict", new[] { "--checkpoint", "--model", "--weights", "--top", "--backend", "--device", "--precision" }],
         ["models", new[] { "--weights" }],
         ["summary", new[] { "--input", "--classes", "--opt" }],
         ["export-images", new[] { "--data", "--out", "--per-class", "--format" }],
         ["finetune", new[] { "--weights", "--model", "--data", "--freeze", "--epochs", "--unfreeze-epochs", "--bn-stats", "--augment", "--input-size" }],
-        ["bench", new[] { "--models", "--batch", "--threads", "--skip", "--repeats" }],
+        ["bench", new[] { "--models", "--batch", "--threads", "--skip", "--repeats", "--precision" }],
         ["export", new[] { "--checkpoint", "--model", "--weights", "--out", "--input-size" }],
         ["explain", new[] { "--checkpoint", "--model", "--weights", "--out", "--class", "--layer", "--device" }],
     ];
@@ -153,6 +153,7 @@ public sealed class CommandLineTests
         Assert.AreEqual(0, eval.Code, eval.Output + eval.Error);
         StringAssert.Contains(eval.Output, "2000 images");
         StringAssert.Contains(eval.Output, $"top-1 {100 * validated:F2}%");
+        StringAssert.Contains(eval.Output, "Precision: fp32 (auto: fp32, because ", "the chosen precision and why");
 
         // eval refuses data whose classes are not the checkpoint's.
         var wrong = Run("eval", "--checkpoint", checkpoint, "--data", "fashion-mnist");
@@ -167,8 +168,9 @@ public sealed class CommandLineTests
         var predict = Run("predict", "--checkpoint", checkpoint, "--top", "3", seven);
         Assert.AreEqual(0, predict.Code, predict.Output + predict.Error);
         var lines = predict.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.AreEqual(seven, lines[0].Trim());
-        var percents = lines.Skip(1).Select(l => double.Parse(l.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('%'),
+        StringAssert.StartsWith(lines[0], "Precision: ");
+        Assert.AreEqual(seven, lines[1].Trim());
+        var percents = lines.Skip(2).Select(l => double.Parse(l.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd('%'),
                                                               CultureInfo.InvariantCulture)).ToList();
         Assert.AreEqual(3, percents.Count, predict.Output);
         Assert.IsTrue(percents.Zip(percents.Skip(1)).All(p => p.First >= p.Second), "top-k is sorted: " + predict.Output);

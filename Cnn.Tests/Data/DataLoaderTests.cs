@@ -1,3 +1,4 @@
+using Cnn.Training.Benchmarks;
 using Cnn.Training.Data;
 using Cnn.Zoo;
 using TorchSharp;
@@ -111,9 +112,11 @@ public sealed class DataLoaderTests
             if (++taken == 3) break;
         }
         int loadsAtStop = data.Loads;
-        Thread.Sleep(200);
 
-        Assert.AreEqual(loadsAtStop, data.Loads, "no worker loads anything after the enumeration is disposed");
+        // Every thread that loaded a sample has ended, so no load can follow; the workers were real threads, not the caller.
+        Assert.IsTrue(data.Loaders.Keys.All(t => !t.IsAlive), "a worker is still running after the enumeration was disposed");
+        Assert.IsFalse(data.Loaders.ContainsKey(Thread.CurrentThread), "the samples were loaded on worker threads");
+        Assert.AreEqual(loadsAtStop, data.Loads);
         Assert.IsTrue(loadsAtStop <= (taken + loader.Prefetch) * loader.BatchSize, $"prefetch bounds the work ahead; {loadsAtStop} loads");
     }
 
@@ -156,12 +159,9 @@ public sealed class DataLoaderTests
                 batch.Dispose();
             }
         });
-        int loadsAtStop = data.Loads;
-        Thread.Sleep(100);
-
         Assert.AreEqual(12, seen, "batches before the bad one arrive");
         StringAssert.Contains(e.Message, "fake-13.png");
-        Assert.AreEqual(loadsAtStop, data.Loads);
+        Assert.IsTrue(data.Loaders.Keys.All(t => !t.IsAlive), "a worker is still running after the failure reached the consumer");
     }
 
     [TestMethod]
@@ -200,10 +200,19 @@ public sealed class DataLoaderTests
     }
 
     [TestMethod]
-    public void BenchmarkReportsThroughput()
+    public void BenchmarkCountsTheImagesOfTheBatchesItTook()
     {
-        var loader = new DataLoader(new FakeDataset(64, channels: 3, size: 16), Transforms.RandomResizedCrop(8), batchSize: 8, shuffle: true, seed: 0);
+        var data = new FakeDataset(60, channels: 3, size: 16);
+        var loader = new DataLoader(data, Transforms.RandomResizedCrop(8), batchSize: 8, shuffle: true, seed: 0, prefetch: 2);
 
-        Assert.IsTrue(LoaderBenchmark.ImagesPerSecond(loader, maxBatches: 4) > 0);
+        var first = LoaderBenchmark.Measure(loader, maxBatches: 4);
+        var whole = LoaderBenchmark.Measure(loader, maxBatches: 100);
+
+        Assert.AreEqual(4, first.Batches);
+        Assert.AreEqual(32, first.Images, "four batches of eight");
+        Assert.AreEqual(8, whole.Batches, "an epoch of 60 images in batches of 8 has 8 batches, the last one partial");
+        Assert.AreEqual(60, whole.Images);
+        Assert.AreEqual(whole.Images / whole.Elapsed.TotalSeconds, whole.ImagesPerSecond, 1e-9 * whole.ImagesPerSecond);
+        Assert.IsTrue(data.Loads <= 32 + 2 * 8 + 60, $"{data.Loads} loads: stopping after four batches leaves at most the prefetch undone");
     }
 }

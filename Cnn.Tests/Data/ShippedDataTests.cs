@@ -1,3 +1,4 @@
+using Cnn.Training.Benchmarks;
 using Cnn.Training.Data;
 using Cnn.Zoo;
 
@@ -60,6 +61,6 @@ public sealed class ShippedDataTests
 
         CollectionAssert.AreEqual(new long[] { 64, 1, 32, 32 }, batch.Images.shape);
         Assert.AreEqual(125, loader.BatchesPerEpoch);
-        Console.WriteLine($"MNIST pad+normalize: {LoaderBenchmark.ImagesPerSecond(loader, 20):N0} images/s");
+        Console.WriteLine($"MNIST pad+normalize: {LoaderBenchmark.Measure(loader, 20).ImagesPerSecond:N0} images/s");
     }
 }

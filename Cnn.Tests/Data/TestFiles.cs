@@ -136,6 +136,9 @@ internal sealed class FakeDataset(int count, int classes = 3, int channels = 1, 
     public TimeSpan Delay { get; init; } = TimeSpan.Zero;
 
     public int Loads => Volatile.Read(ref _loads);
+
+    /// <summary>Every thread that loaded a sample, so a test can check that a loader's workers have ended.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<Thread, bool> Loaders { get; } = new();
     public int Count => count;
     public IReadOnlyList<string> Classes { get; } = Enumerable.Range(0, classes).Select(c => $"class{c}").ToArray();
     public int LabelOf(int index) => index % classes;
@@ -144,6 +147,7 @@ internal sealed class FakeDataset(int count, int classes = 3, int channels = 1, 
     public ImageData Load(int index)
     {
         Interlocked.Increment(ref _loads);
+        Loaders.TryAdd(Thread.CurrentThread, true);
         if (Delay > TimeSpan.Zero) Thread.Sleep(Delay);
         if (Bad.Contains(index)) throw new BadSampleException(Describe(index), "not a decodable image", Policy);
         int side = OddSize.TryGetValue(index, out int odd) ? odd : size;

@@ -25,7 +25,8 @@ public sealed class InferenceModelTests
         plain.eval();
         int batchNorms = CountBatchNorms(fast);
 
-        using var optimized = InferenceModel.Optimize(fast);
+        // Float32 named: this test is about folding and layout, which must not change the answer at all.
+        using var optimized = InferenceModel.Optimize(fast, new InferenceOptions(Precision: InferencePrecision.Float32));
         using var x = DeterministicWeights.Input(ZooModels.SmallInput(plain));
         using var _ = no_grad();
         using var expected = plain.call(x);
@@ -52,8 +53,9 @@ public sealed class InferenceModelTests
         using var x = DeterministicWeights.Input(2, 3, 64, 64);
         using var _ = no_grad();
         using var expected = plain.call(x);
-        foreach (var options in new[] { new InferenceOptions(true, MemoryLayout.Nchw, false), new InferenceOptions(false, MemoryLayout.ChannelsLast, false),
-                                        new InferenceOptions(false, MemoryLayout.Nchw, true) })
+        const InferencePrecision fp32 = InferencePrecision.Float32;
+        foreach (var options in new[] { new InferenceOptions(true, MemoryLayout.Nchw, false, fp32), new InferenceOptions(false, MemoryLayout.ChannelsLast, false, fp32),
+                                        new InferenceOptions(false, MemoryLayout.Nchw, true, fp32) })
         {
             using var copy = ModelRegistry.Create("resnet18", 10);
             DeterministicWeights.Apply(copy);

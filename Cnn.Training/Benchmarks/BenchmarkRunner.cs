@@ -36,8 +36,12 @@ public sealed record BenchModel(string Label, string Name, string[] Options, int
 }
 
 /// <summary>What the benchmark measures and how long it tries.</summary>
+/// <param name="Precision">Which reduced precision the inference section measures beside float32: Auto measures bf16
+/// for the models <see cref="PrecisionChoice.Resolve"/> would run in bf16 on this CPU, BFloat16 for every model,
+/// Float32 for none.</param>
 public sealed record BenchSettings(IReadOnlyList<BenchModel> Models, int Batch, int Threads, int Repeats, int Warmup,
-                                   double SampleSeconds, int MemorySteps, bool Training, bool Loader, bool Memory);
+                                   double SampleSeconds, int MemorySteps, bool Training, bool Loader, bool Memory,
+                                   InferencePrecision Precision = InferencePrecision.Auto);
 
 /// <summary>One measured figure. Ratio is against the section's reference (TorchSharp's TorchVision port, or LeNet-5 training for the loader).</summary>
 public sealed record BenchRow(string Section, string Model, string Variant, int Batch, double ImagesPerSecond, double? Ratio,
@@ -123,10 +127,11 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
 
     /// <summary>
     /// Times <paramref name="cases"/> interleaved and records a row each: images/s, the ratio to the case named
-    /// "torchvision port" when there is one, and FLOP/s from <paramref name="flopsPerImage"/>.
+    /// "torchvision port" when there is one, and FLOP/s from <paramref name="flopsPerImage"/>. The port's row carries
+    /// <paramref name="note"/>, the others <paramref name="caseNote"/>'s.
     /// </summary>
     void Record(string section, BenchModel spec, IReadOnlyList<TimedCase> cases, double flopsPerImage, string note,
-                Func<string, string> variantName)
+                Func<string, string> variantName, Func<string, string>? caseNote = null)
     {
         const string reference = "torchvision port";
         log($"{section} {spec.Label}: {string.Join(", ", cases.Select(c => c.Name))}");
@@ -136,7 +141,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
             double? ratio = timing.TryGetValue(reference, out double port) ? timing[c.Name] / port : null;
             double gflops = timing[c.Name] * flopsPerImage / 1e9;
             rows.Add(new(section, spec.Label, variantName(c.Name), c.Images, timing[c.Name], ratio, gflops, gflops / ceilingGflops,
-                         c.Name == reference ? note : ""));
+                         c.Name == reference ? note : caseNote?.Invoke(c.Name) ?? ""));
         }
         Print(section, spec.Label);
     }
@@ -159,23 +164,53 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         plain.eval();
         var reference = Reference(spec, plain, out string note);
         reference?.eval();
-        var optimized = InferenceModel.Optimize(Copy(spec, plain));
+        var fp32 = InferenceModel.Optimize(Copy(spec, plain), new InferenceOptions(Precision: InferencePrecision.Float32));
+        var bf16Choice = PrecisionChoice.Resolve(settings.Precision, CpuCapabilities.Current, plain.Input);
+        var bf16 = bf16Choice.Precision == InferencePrecision.BFloat16
+            ? InferenceModel.Optimize(Copy(spec, plain), new InferenceOptions(Precision: InferencePrecision.BFloat16))
+            : null;
         using var x = torch.randn(shape);
         int images = (int)shape[0];
 
         var cases = new List<TimedCase>
         {
             new("zoo plain", () => { using var _ = no_grad(); plain.call(x).Dispose(); }, images),
-            new("zoo optimized", () => optimized.call(x).Dispose(), images),
+            new("zoo optimized", () => fp32.call(x).Dispose(), images),
         };
+        if (bf16 is not null) cases.Add(new("zoo optimized bf16", () => bf16.call(x).Dispose(), images));
         if (reference is not null)
             cases.Add(new("torchvision port", () => { using var _ = no_grad(); reference.call(x).Dispose(); }, images));
-        log($"{spec.Label}: zoo optimized = {optimized.Description}, {optimized.FoldedBatchNorms} BNs folded");
+        log($"{spec.Label}: zoo optimized = {fp32.Description}, {fp32.FoldedBatchNorms} BNs folded; bf16 row: {bf16Choice.Reason}");
+        var agreement = new Dictionary<string, string> { ["zoo optimized"] = Agreement(plain, fp32, x) };
+        if (bf16 is not null) agreement["zoo optimized bf16"] = Agreement(plain, bf16, x);
         Record("inference", spec, cases, 2 * macs, note,
-               name => name == "zoo optimized" ? $"zoo optimized ({optimized.Description})" : name);
+               name => name switch
+               {
+                   "zoo optimized" => $"zoo optimized ({fp32.Description})",
+                   "zoo optimized bf16" => $"zoo optimized ({bf16!.Description})",
+                   _ => name,
+               },
+               name => agreement.GetValueOrDefault(name, ""));
         plain.Dispose();
-        optimized.Dispose();
+        fp32.Dispose();
+        bf16?.Dispose();
         reference?.Dispose();
+    }
+
+    /// <summary>
+    /// How far an optimised model's logits are from the plain float32 model's on the benchmark's batch: a speed-up
+    /// is only worth reporting with the accuracy it costs.
+    /// </summary>
+    static string Agreement(ZooModel plain, InferenceModel optimized, Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var expected = plain.call(x);
+        var actual = optimized.call(x);
+        double error = (actual - expected).abs().max().item<float>() / expected.abs().max().item<float>();
+        long agreeing = actual.argmax(1).eq(expected.argmax(1)).sum().item<long>();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"logits within {100 * error:0.###}% of the plain model's scale, top-1 agrees on {agreeing}/{x.shape[0]}");
     }
 
     void Training(BenchModel spec)
@@ -221,13 +256,13 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
     void Loaders()
     {
         int workers = Math.Max(1, settings.Threads);
-        var (train, _, _) = DataSetup.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
-        var lenet = ModelRegistry.Create("lenet5", 10);
-        var (mean, std) = DataSetup.Normalisation("mnist", 1);
-        var (mnistTransform, _) = DataSetup.Pipeline(train.Load(0), lenet.Input, lenet.Input.Height, mean, std, augment: true);
+        var (train, test, _) = DataSetup.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
+        InputSpec lenet;
+        using (var model = ModelRegistry.Create("lenet5", 10)) lenet = model.Input;
         var results = new List<(string Name, double Rate)>
         {
-            ("mnist IDX, 28x28 random crop", LoaderRate(new DataLoader(train, mnistTransform, 64, true, 0, workers))),
+            ("mnist IDX, 28x28 random crop",
+             LoaderRate(DataSetup.Loaders("mnist", train, test, lenet, lenet.Height, augment: true, 64, workers, 0).Train)),
         };
 
         var (fashion, _, _) = DataSetup.Load("fashion-mnist", 0.2, 0, BadDataPolicy.Fail);
@@ -239,10 +274,9 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
                 string root = Path.Combine(folder, format.ToString().ToLowerInvariant());
                 DatasetExport.ToImageFolder(fashion, root, perClass: 60, format);
                 var images = Datasets.ImageFolder(root, BadDataPolicy.Fail, ColorMode.Rgb);
-                var spec = new InputSpec(3, 224, 224, 32, 32);
-                var (transform, _) = DataSetup.Pipeline(images.Load(0), spec, Preprocessing.ImageNet, augment: true);
-                results.Add(($"{format} folder -> 224x224 RGB, random resized crop + flip",
-                             LoaderRate(new DataLoader(images, transform, 32, true, 0, workers))));
+                var imageNetSize = new InputSpec(3, 224, 224, 32, 32);
+                var loader = DataSetup.Loaders(root, images, images, imageNetSize, 224, augment: true, 32, workers, 0).Train;
+                results.Add(($"{format} folder -> 224x224 RGB, random resized crop + flip", LoaderRate(loader)));
             }
         }
         finally
@@ -258,7 +292,6 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
             rows.Add(new("loader", name, $"{workers} workers", 0, rate, ratio, null, null,
                          ratio is null ? "" : "ratio: loader images/s over LeNet-5 training images/s"));
         }
-        lenet.Dispose();
         Print("loader", null);
     }
 
@@ -266,8 +299,8 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
     double LoaderRate(DataLoader loader)
     {
         int batches = loader.BatchesPerEpoch;
-        LoaderBenchmark.ImagesPerSecond(loader, Math.Min(batches, 4));   // warm-up: threads, caches, JIT
-        return Interleaved.Median(Enumerable.Range(0, settings.Repeats).Select(_ => LoaderBenchmark.ImagesPerSecond(loader, batches)));
+        LoaderBenchmark.Measure(loader, Math.Min(batches, 4));   // warm-up: threads, caches, JIT
+        return Interleaved.Median(Enumerable.Range(0, settings.Repeats).Select(_ => LoaderBenchmark.Measure(loader, batches).ImagesPerSecond));
     }
 
     /// <summary>LeNet-5 trained by the real <see cref="Trainer"/> on the shipped MNIST; RSS after 100 and after N steps.</summary>
@@ -276,10 +309,8 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         var (train, test, _) = DataSetup.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
         var recipe = Recipe.For("lenet5");
         var model = ModelRegistry.Create("lenet5", 10, ModelOptions.Parse(recipe.ModelOptions));
-        var (mean, std) = DataSetup.Normalisation("mnist", 1);
-        var (trainTransform, evalTransform) = DataSetup.Pipeline(train.Load(0), model.Input, model.Input.Height, mean, std, augment: false);
-        var trainLoader = new DataLoader(train, trainTransform, recipe.BatchSize, true, 0, settings.Threads);
-        var testLoader = new DataLoader(test, evalTransform, recipe.BatchSize * 2, false, 0, settings.Threads);   // as the train verb
+        var (trainLoader, testLoader, mean, std) = DataSetup.Loaders("mnist", train, test, model.Input, model.Input.Height,
+                                                                     augment: false, recipe.BatchSize, settings.Threads, 0);   // as the train verb
         int epochs = (int)Math.Ceiling(settings.MemorySteps / (double)trainLoader.BatchesPerEpoch);
         var config = new TrainConfig { Epochs = epochs, Optimizer = recipe.Optimizer, LearningRate = recipe.LearningRate, Schedule = recipe.Schedule };
         string folder = Path.Combine(Path.GetTempPath(), $"cnnzoo-bench-memory-{Environment.ProcessId}");
@@ -335,7 +366,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         string ratio = r.Ratio is double q ? $"{q,6:F2}x" : "       ";
         string flops = r.GigaFlopsPerSecond is double g ? $"{g,7:F1} GFLOP/s {100 * r.FractionOfMatmul!.Value,5:F1}% of matmul" : "";
         string value = r.Section == "memory" ? $"{r.ImagesPerSecond,10:F0} MB   " : $"{r.ImagesPerSecond,10:F1} img/s";
-        return $"{r.Model,-16} {r.Variant,-60} {value} {ratio} {flops}{(r.Note.Length > 0 ? "  [" + r.Note + "]" : "")}";
+        return $"{r.Model,-16} {r.Variant,-66} {value} {ratio} {flops}{(r.Note.Length > 0 ? "  [" + r.Note + "]" : "")}";
     }
 
     /// <summary>The whole table, for the console.</summary>

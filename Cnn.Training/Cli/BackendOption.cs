@@ -16,12 +16,20 @@ public static class BackendOption
 
     /// <summary>
     /// The model ready for inference on <paramref name="size"/> x <paramref name="size"/> inputs: optimised in place for
-    /// libtorch, or exported and opened in ONNX Runtime with libtorch's thread count (what <c>--threads</c> set).
+    /// libtorch in <paramref name="precision"/> (the choice and its reason are printed), or exported and opened in ONNX
+    /// Runtime with libtorch's thread count (what <c>--threads</c> set), which runs the float32 export.
     /// </summary>
-    public static nn.Module<Tensor, Tensor> Prepare(InferenceBackend backend, ZooModel trained, int size) => backend switch
+    public static nn.Module<Tensor, Tensor> Prepare(InferenceBackend backend, ZooModel trained, int size,
+                                                    InferencePrecision precision = InferencePrecision.Auto)
     {
-        InferenceBackend.OnnxRuntime => OnnxRuntimeModel.Create(trained, new OnnxRuntimeOptions(Threads: torch.get_num_threads()),
-                                                                new OnnxExportOptions(size, size)),
-        _ => InferenceModel.Optimize(trained),
-    };
+        if (backend == InferenceBackend.OnnxRuntime)
+        {
+            if (precision != InferencePrecision.Auto)
+                throw new UsageException("--precision applies to --backend torch; ONNX Runtime runs the float32 export");
+            return OnnxRuntimeModel.Create(trained, new OnnxRuntimeOptions(Threads: torch.get_num_threads()), new OnnxExportOptions(size, size));
+        }
+        var optimized = InferenceModel.Optimize(trained, new InferenceOptions(Precision: precision));
+        Console.WriteLine(PrecisionOption.Describe(optimized));
+        return optimized;
+    }
 }

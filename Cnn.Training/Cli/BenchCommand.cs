@@ -5,7 +5,9 @@ using System.Text.Json;
 using Cnn.Training.Benchmarks;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
+using Cnn.Zoo.Inference;
 using Cnn.Zoo.IO;
+using Cnn.Zoo.Models;
 using TorchSharp;
 
 namespace Cnn.Training.Cli;
@@ -25,18 +27,19 @@ public static class BenchCommand
         var steps = CliOptions.Int("--memory-steps", 2000, "training steps of the memory run (RSS after 100 and after these)", 101);
         var skipOption = CliOptions.Text("--skip", "", "sections to leave out: training, loader, memory (comma-separated)", "list");
         var output = CliOptions.Text("--out", "runs", "folder that receives the run folder", "folder");
+        var precision = PrecisionOption.Create("bf16 row of the inference section: auto measures it where auto would pick bf16, bf16 for every model, fp32 leaves it out");
         var command = new Command("bench", "images/s of zoo models vs TorchSharp's TorchVision port, FLOP/s vs matmul, loader speed, memory")
         {
-            models, batch, threadsOption, repeats, warmup, seconds, steps, skipOption, output,
+            models, batch, threadsOption, repeats, warmup, seconds, steps, skipOption, output, precision,
         };
         command.SetAction(parse => Run(parse.GetValue(models)!, parse.GetValue(batch), parse.GetValue(threadsOption),
             parse.GetValue(repeats), parse.GetValue(warmup), parse.GetValue(seconds), parse.GetValue(steps),
-            parse.GetValue(skipOption)!, parse.GetValue(output)!, session));
+            parse.GetValue(skipOption)!, parse.GetValue(output)!, PrecisionOption.Value(parse, precision), session));
         return command;
     }
 
     static int Run(string models, int batch, int threads, int repeats, int warmup, double seconds, int steps, string skipList,
-                   string runs, CliSession session)
+                   string runs, InferencePrecision precision, CliSession session)
     {
         var skip = skipList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var unknown = skip.Except(["training", "loader", "memory"]).ToList();
@@ -47,9 +50,10 @@ public static class BenchCommand
         var settings = new BenchSettings(models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                                                .Select(BenchModel.Parse).ToList(),
                                          batch, threads, repeats, warmup, seconds, steps,
-                                         !skip.Contains("training"), !skip.Contains("loader"), !skip.Contains("memory"));
+                                         !skip.Contains("training"), !skip.Contains("loader"), !skip.Contains("memory"), precision);
         var run = RunFolder.Create(runs, "bench");
         session.RunFolder = run.Path;
+        var cpu = CpuCapabilities.Current;
         var machine = new Dictionary<string, object>
         {
             ["date"] = DateTime.Now.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture),
@@ -60,8 +64,20 @@ public static class BenchCommand
             ["os"] = RuntimeInformation.OSDescription,
             ["dotnet"] = RuntimeInformation.FrameworkDescription,
             ["torchsharp"] = typeof(torch).Assembly.GetName().Version?.ToString() ?? "?",
+            ["avx512_bf16"] = cpu.Avx512Bf16,
+            ["amx_bf16"] = cpu.AmxBf16,
+            ["native_bf16"] = cpu.NativeBFloat16,
+            ["cpuid_cache_topology"] = cpu.CacheTopology,
         };
+        var auto = PrecisionChoice.Resolve(InferencePrecision.Auto, cpu, new InputSpec(3, 224, 224, 32, 32));
         Console.WriteLine($"Benchmark on {machine["cpu"]}, {threads} threads, batch {batch}, median of {repeats} interleaved samples");
+        Console.WriteLine($"bfloat16: {cpu} ({(cpu.NativeBFloat16 ? "native" : "emulated only")}); bf16 rows: {precision switch
+        {
+            InferencePrecision.Float32 => "none (--precision fp32)",
+            InferencePrecision.BFloat16 => "every model (--precision bf16)",
+            _ => auto.Precision == InferencePrecision.BFloat16 ? "models with 64x64 or larger images (--precision auto)"
+                                                               : $"none (--precision auto; for 224x224 images {auto.Reason})",
+        }}");
         Console.WriteLine($"Run folder: {run.Path}");
         var runner = new BenchmarkRunner(settings, Console.WriteLine);
         runner.Run();
@@ -76,7 +92,11 @@ public static class BenchCommand
                 value = Finite(r.ImagesPerSecond), ratio = Finite(r.Ratio), gflops_per_s = Finite(r.GigaFlopsPerSecond),
                 fraction_of_matmul = Finite(r.FractionOfMatmul), note = r.Note,
             }) }, new JsonSerializerOptions { WriteIndented = true }));
-        Console.WriteLine($"\nWrote {run.File("bench.csv")} and bench.json");
+        bool charted = runner.Rows.Any(r => r.Section == "inference");
+        if (charted)
+            Charts.Save(Charts.Benchmark(runner.Rows, $"Inference speed, batch {batch}, {threads} threads, {machine["cpu"]}"),
+                        run.File("bench.png"), 980, Charts.BarHeight);
+        Console.WriteLine($"\nWrote {run.File("bench.csv")}, bench.json{(charted ? " and bench.png" : "")}");
         return ExitCode.Success;
     }
 

@@ -21,10 +21,11 @@ public static class EvalCommand
         var data = CliOptions.Text("--data", "mnist", "mnist, fashion-mnist or a folder", "data");
         var batchSize = CliOptions.Int("--batch-size", 128, "batch size", 1);
         var backend = BackendOption.Create();
+        var precision = PrecisionOption.Create();
         var runtime = new RuntimeOptions();
         var command = new Command("eval", "evaluate a checkpoint on a data set: loss, top-1, top-5, confusion matrix")
         {
-            checkpoint, model, weights, data, batchSize, backend,
+            checkpoint, model, weights, data, batchSize, backend, precision,
         };
         foreach (var option in runtime.All) command.Add(option);
         command.SetAction(parse =>
@@ -70,7 +71,7 @@ public static class EvalCommand
                 transform = DataSetup.Pipeline(test.Load(0), trained.Input, pretrained.Preprocessing, augment: false).Eval;
                 size = pretrained.Preprocessing.CropSize;
             }
-            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size);
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision));
             var result = Trainer.Evaluate(optimized, new DataLoader(test, transform, parse.GetValue(batchSize), false, seed), device, trained.NumClasses);
             Console.WriteLine($"{described} on {source}: {result.Samples} images, loss {result.Loss:F4}, top-1 {100 * result.Top1:F2}%, top-5 {100 * result.Top5:F2}%");
             // A 1000 x 1000 matrix (ImageNet weights) helps nobody on a console.

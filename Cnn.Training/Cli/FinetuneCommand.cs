@@ -90,7 +90,7 @@ public static class FinetuneCommand
             var p = pretrained.Preprocessing;
             size = parse.GetValue(o.InputSize) ?? p.CropSize;
             if (size != p.CropSize) p = new Preprocessing((int)Math.Round((double)size * p.ResizeSize / p.CropSize), size, p.Mean, p.Std, p.Interpolation);
-            (trainLoader, testLoader) = TrainCommand.Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Load(0), model.Input, p, augment),
+            (trainLoader, testLoader) = DataSetup.Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Load(0), model.Input, p, augment),
                                                              batchSize, workers, seed);
             (mean, std, evalResize) = ([.. p.Mean.Select(m => (float)m)], [.. p.Std.Select(s => (float)s)], p.ResizeSize);
             Console.WriteLine($"Preprocessing of the weights: {p}");
@@ -98,7 +98,7 @@ public static class FinetuneCommand
         else
         {
             size = parse.GetValue(o.InputSize) ?? 112;
-            (trainLoader, testLoader, mean, std) = TrainCommand.Loaders(data, trainSet, testSet, model, size, augment, batchSize, workers, seed);
+            (trainLoader, testLoader, mean, std) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, augment, batchSize, workers, seed);
         }
         var info = new CheckpointInfo
         {

@@ -25,8 +25,9 @@ public static class PredictCommand
         var top = CliOptions.Int("--top", 5, "classes to show per image", 1);
         var images = new Argument<string[]>("images") { Description = "image files (PNG, JPEG, WebP, ...; any size, grey, RGBA or palette)", Arity = ArgumentArity.ZeroOrMore };
         var backend = BackendOption.Create();
+        var precision = PrecisionOption.Create();
         var runtime = new RuntimeOptions();
-        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, model, weights, top, backend, images };
+        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, model, weights, top, backend, precision, images };
         foreach (var option in runtime.All) command.Add(option);
         command.SetAction(parse =>
         {
@@ -62,7 +63,7 @@ public static class PredictCommand
                 transformFor = image => DataSetup.Pipeline(image, pretrained.Model.Input, pretrained.Preprocessing, augment: false).Eval;
                 size = pretrained.Preprocessing.CropSize;
             }
-            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size);
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision));
             foreach (string file in files)
             {
                 var image = ImageCodec.Decode(file, trained.Input.Channels);

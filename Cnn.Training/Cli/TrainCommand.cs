@@ -147,7 +147,7 @@ public static class TrainCommand
         var options = ModelOptions.Parse(recipe.ModelOptions.Where(r => !userOptions.Any(u => Key(u) == Key(r))).Concat(userOptions));
         var model = ModelRegistry.Create(modelName, trainSet.Classes.Count, options);
         int size = parse.GetValue(o.InputSize) ?? recipe.InputSize ?? model.Input.Height;
-        var (trainLoader, testLoader, mean, std) = Loaders(data, trainSet, testSet, model, size, parse.GetValue(o.Augment), batchSize, workers, seed);
+        var (trainLoader, testLoader, mean, std) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, parse.GetValue(o.Augment), batchSize, workers, seed);
 
         var run = resume is null ? RunFolder.Create(parse.GetValue(o.Out)!, modelName) : new RunFolder(Path.GetDirectoryName(Path.GetFullPath(resume))!);
         session.RunFolder = run.Path;
@@ -177,23 +177,6 @@ public static class TrainCommand
         Console.WriteLine($"Metrics: {run.MetricsCsv}; pictures and summary.json in {run.Path}");
         return ExitCode.Success;
     }
-
-    /// <summary>Loaders that fit the data to the model: the shared pipeline of train and finetune.</summary>
-    internal static (DataLoader Train, DataLoader Test, float[] Mean, float[] Std) Loaders(
-        string data, IImageDataset trainSet, IImageDataset testSet, ZooModel model, int size, bool augment, int batchSize,
-        int workers, int seed)
-    {
-        var (mean, std) = DataSetup.Normalisation(data, model.Input.Channels);
-        var (train, test) = Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Load(0), model.Input, size, mean, std, augment),
-                                    batchSize, workers, seed);
-        return (train, test, mean, std);
-    }
-
-    /// <summary>The training loader (shuffled) and the held-out loader (in order, double batches) for given transforms.</summary>
-    internal static (DataLoader Train, DataLoader Test) Loaders(IImageDataset trainSet, IImageDataset testSet,
-        (ITransform Train, ITransform Eval) transforms, int batchSize, int workers, int seed)
-        => (new DataLoader(trainSet, transforms.Train, batchSize, shuffle: true, seed, workers),
-            new DataLoader(testSet, transforms.Eval, batchSize * 2, shuffle: false, seed, workers));
 
     static string Key(string option) => option.Split('=')[0].Trim().ToLowerInvariant();
 

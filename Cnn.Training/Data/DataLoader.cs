@@ -321,25 +321,3 @@ public sealed class DataLoader
         }
     }
 }
-
-/// <summary>Throughput of a loader's decode-and-augment pipeline, for choosing a worker count; no model runs.</summary>
-public static class LoaderBenchmark
-{
-    /// <summary>Images per second over the first <paramref name="maxBatches"/> batches of epoch 0, worker start-up included.</summary>
-    public static double ImagesPerSecond(DataLoader loader, int maxBatches)
-    {
-        ArgumentNullException.ThrowIfNull(loader);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatches, 1);
-        var clock = Stopwatch.StartNew();
-        long images = 0;
-        int batches = 0;
-        foreach (var batch in loader.Epoch(0))
-        {
-            images += batch.Count;
-            batch.Dispose();
-            if (++batches >= maxBatches) break;
-        }
-        double seconds = clock.Elapsed.TotalSeconds;
-        return seconds > 0 ? images / seconds : 0;
-    }
-}

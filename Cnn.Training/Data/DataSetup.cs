@@ -110,6 +110,27 @@ public static class DataSetup
     }
 
     /// <summary>
+    /// The loaders that fit <paramref name="trainSet"/> and <paramref name="testSet"/> to a model: normalisation for
+    /// <paramref name="data"/> (<see cref="Normalisation"/>), the transforms of <see cref="Pipeline(ImageData, InputSpec, int, float[], float[], bool)"/>, a shuffled
+    /// training loader and an in-order held-out loader with twice the batch (no gradients to keep, so it fits).
+    /// The one loader setup of train, finetune and the benchmark.
+    /// </summary>
+    public static (DataLoader Train, DataLoader Test, float[] Mean, float[] Std) Loaders(
+        string data, IImageDataset trainSet, IImageDataset testSet, InputSpec input, int size, bool augment, int batchSize,
+        int workers, int seed)
+    {
+        var (mean, std) = Normalisation(data, input.Channels);
+        var (train, test) = Loaders(trainSet, testSet, Pipeline(trainSet.Load(0), input, size, mean, std, augment), batchSize, workers, seed);
+        return (train, test, mean, std);
+    }
+
+    /// <summary>The training loader (shuffled) and the held-out loader (in order, double batches) for given transforms.</summary>
+    public static (DataLoader Train, DataLoader Test) Loaders(IImageDataset trainSet, IImageDataset testSet,
+        (ITransform Train, ITransform Eval) transforms, int batchSize, int workers, int seed)
+        => (new DataLoader(trainSet, transforms.Train, batchSize, shuffle: true, seed, workers),
+            new DataLoader(testSet, transforms.Eval, batchSize * 2, shuffle: false, seed, workers));
+
+    /// <summary>
     /// Transforms for weights whose preprocessing is known (a catalog entry's, or torchvision's ImageNet default):
     /// evaluation resizes the shorter side to <see cref="Preprocessing.ResizeSize"/>, centre-crops
     /// <see cref="Preprocessing.CropSize"/> and normalises with the entry's mean and std; training does the same, or

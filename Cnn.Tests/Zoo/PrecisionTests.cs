@@ -1,0 +1,186 @@
+using Cnn.Tests.Support;
+using Cnn.Training.Data;
+using Cnn.Training.Reporting;
+using Cnn.Training.Training;
+using Cnn.Zoo;
+using Cnn.Zoo.Inference;
+using Cnn.Zoo.Layers;
+using Cnn.Zoo.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cnn.Tests.Zoo;
+
+/// <summary>bfloat16 inference: chosen only where the CPU computes it natively, and close to float32 where it is used.</summary>
+[TestClass]
+public sealed class PrecisionTests
+{
+    public static IEnumerable<object[]> AllModels => ModelRegistry.Names.Select(n => new object[] { n });
+
+    static readonly CpuCapabilities WithAvx512Bf16 = new(Avx512Bf16: true, AmxBf16: false);
+
+    /// <summary>
+    /// Largest |bf16 logit - fp32 logit| allowed, as a fraction of the largest |fp32 logit|. Measured on every
+    /// registered model (deterministic weights, 8 images of 64x64 or the model's fixed size): 0.6% (AlexNet) to 1.4%
+    /// (VGG-16, the longest chain of rounded activations), 1.0% for ResNet-18. bfloat16 keeps 8 significant bits, so
+    /// each rounding is within 0.4%; the errors of a few dozen layers partly cancel. 3% leaves room for other CPUs'
+    /// kernels (accumulation order) while still failing on a broken kernel, which is off by tens of percent.
+    /// </summary>
+    const double LogitTolerance = 0.03;
+
+    /// <summary>
+    /// Whether libtorch's AVX-512 kernels can run here: where CPUID describes no caches (some virtual machines) they
+    /// return wrong values and ResNet-50's bf16 convolutions die of SIGFPE, taking the test host with them, unless
+    /// oneDNN is held to AVX2 (<c>ONEDNN_MAX_CPU_ISA=AVX2</c>), where bf16 is emulated and correct.
+    /// </summary>
+    static bool KernelsCanRun
+        => CpuCapabilities.Current.CacheTopology
+           || Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA")?.ToUpperInvariant() is "SSE41" or "AVX" or "AVX2" or "AVX2_VNNI" or "AVX2_VNNI_2";
+
+    static long[] Batch(ZooModel m, int n)
+        => m.Input.FixedSize ? [n, m.Input.Channels, m.Input.Height, m.Input.Width]
+                             : [n, m.Input.Channels, Math.Max(m.Input.MinHeight, 64), Math.Max(m.Input.MinWidth, 64)];
+
+    [TestMethod]
+    [DynamicData(nameof(AllModels))]
+    public void BFloat16LogitsStayCloseToFloat32AndAgreeOnTheTopClass(string name)
+    {
+        const int images = 8;
+        if (!KernelsCanRun)
+            Assert.Inconclusive($"CPUID describes no caches here ({CpuCapabilities.Current}): oneDNN's AVX-512 kernels crash; " +
+                                "run with ONEDNN_MAX_CPU_ISA=AVX2 to check bf16's accuracy on this machine");
+        using var model = ModelRegistry.Create(name, 10);
+        DeterministicWeights.Apply(model);   // batch-norm statistics far from 0/1, so folding before the cast matters
+        model.eval();
+        using var x = DeterministicWeights.Input(Batch(model, images));
+        Tensor expected;
+        using (no_grad()) expected = model.call(x);   // the plain float32 model, the one checked against PyTorch
+        using var _ = expected;
+
+        using var bf16 = InferenceModel.Optimize(model, new InferenceOptions(Precision: InferencePrecision.BFloat16));
+        using var actual = bf16.call(x);
+
+        Assert.AreEqual(InferencePrecision.BFloat16, bf16.Precision.Precision);
+        Assert.AreEqual(ScalarType.Float32, actual.dtype, "outputs come back as float32");
+        Assert.IsTrue(bf16.Model.modules().OfType<TorchSharp.Modules.Linear>().All(l => l.weight!.dtype == ScalarType.BFloat16),
+                      "the classifier's weights are bfloat16");
+        double scale = expected.abs().max().item<float>();
+        double error = (actual - expected).abs().max().item<float>() / scale;
+        using var agree = actual.argmax(1).eq(expected.argmax(1));
+        long agreeing = agree.sum().item<long>();
+        Console.WriteLine($"{name}: max |bf16 - fp32| = {error:P3} of the output scale, top-1 agrees on {agreeing}/{images}");
+        Assert.IsTrue(error <= LogitTolerance, $"{name}: bf16 logits differ from fp32 by {error:P2} of the output scale (allowed {LogitTolerance:P0})");
+        // Deterministic weights are not trained, so some images have near-tied logits that any rounding may swap
+        // (measured: VGG-13 2 of 16, every other model none); a broken kernel disagrees on most.
+        Assert.IsTrue(agreeing >= images * 3 / 4, $"{name}: top-1 agrees on only {agreeing} of {images} images");
+    }
+
+    [TestMethod]
+    public void AutoStaysFloat32OnACpuWithoutNativeBFloat16()
+    {
+        using var plain = ModelRegistry.Create("resnet18", 10);
+        using var probed = ModelRegistry.Create("resnet18", 10);
+        DeterministicWeights.Apply(plain);
+        DeterministicWeights.Apply(probed);
+        using var fp32 = InferenceModel.Optimize(plain, new InferenceOptions(Precision: InferencePrecision.Float32));
+        using var auto = InferenceModel.Optimize(probed, new InferenceOptions(Cpu: CpuCapabilities.None));
+
+        Assert.AreEqual(InferencePrecision.Float32, auto.Precision.Precision);
+        StringAssert.Contains(auto.Precision.Reason, "no native bf16");
+        Assert.IsTrue(auto.Model.parameters().All(p => p.dtype == ScalarType.Float32));
+        Assert.AreEqual(fp32.Description, auto.Description, "nothing else changes either");
+        using var x = DeterministicWeights.Input(2, 3, 64, 64);
+        using var expected = fp32.call(x);
+        using var actual = auto.call(x);
+        Assert.IsTrue(torch.equal(expected, actual).all().item<bool>(), "the same computation as an explicit fp32 model");
+    }
+
+    [TestMethod]
+    public void AutoStaysFloat32WhereCpuidDescribesNoCaches()
+    {
+        var guest = new CpuCapabilities(Avx512Bf16: true, AmxBf16: false, CacheTopology: false);
+        var choice = PrecisionChoice.Resolve(InferencePrecision.Auto, guest, new InputSpec(3, 224, 224, 32, 32));
+        Assert.AreEqual(InferencePrecision.Float32, choice.Precision);
+        StringAssert.Contains(choice.Reason, "no caches");
+        var forced = PrecisionChoice.Resolve(InferencePrecision.BFloat16, guest, new InputSpec(3, 224, 224, 32, 32));
+        Assert.AreEqual(InferencePrecision.BFloat16, forced.Precision, "a forced precision is kept");
+        StringAssert.Contains(forced.Reason, "crash", "and the risk is named");
+    }
+
+    [TestMethod]
+    public void AutoPicksBFloat16WhereTheCpuHasItAndTheImagesAreLarge()
+    {
+        using var resnet = InferenceModel.Optimize(ModelRegistry.Create("resnet18", 10), new InferenceOptions(Cpu: WithAvx512Bf16));
+        Assert.AreEqual(InferencePrecision.BFloat16, resnet.Precision.Precision);
+        StringAssert.Contains(resnet.Precision.Reason, "natively");
+        StringAssert.Contains(resnet.Description, "bf16");
+        Assert.IsTrue(resnet.ChannelsLast, "bf16 runs channels-last, the layout oneDNN's bf16 kernels take");
+
+        using var lenet = InferenceModel.Optimize(ModelRegistry.Create("lenet5", 10), new InferenceOptions(Cpu: WithAvx512Bf16));
+        Assert.AreEqual(InferencePrecision.Float32, lenet.Precision.Precision, "32x32 digits are too small for bf16 to pay");
+        StringAssert.Contains(lenet.Precision.Reason, "too small");
+
+        var amx = PrecisionChoice.Resolve(InferencePrecision.Auto, new CpuCapabilities(false, AmxBf16: true), new InputSpec(3, 224, 224, 32, 32));
+        Assert.AreEqual(InferencePrecision.BFloat16, amx.Precision);
+    }
+
+    [TestMethod]
+    public void ForcedPrecisionsAreKeptAndEmulationIsNamed()
+    {
+        var input = new InputSpec(3, 224, 224, 32, 32);
+        Assert.AreEqual(InferencePrecision.Float32, PrecisionChoice.Resolve(InferencePrecision.Float32, WithAvx512Bf16, input).Precision);
+        var emulated = PrecisionChoice.Resolve(InferencePrecision.BFloat16, CpuCapabilities.None, input);
+        Assert.AreEqual(InferencePrecision.BFloat16, emulated.Precision);
+        StringAssert.Contains(emulated.Reason, "emulates");
+        Assert.AreEqual(InferencePrecision.Float32, PrecisionChoice.Resolve(InferencePrecision.Auto, WithAvx512Bf16, input, onCpu: false).Precision);
+    }
+
+    [TestMethod]
+    public void TheProbeAgreesWithTheCpuFlagsLinuxReports()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/proc/cpuinfo"))
+            Assert.Inconclusive("needs /proc/cpuinfo to compare with");
+        // The kernel lists a flag only where the CPU has it and the kernel lets programs use it: an independent reading.
+        var flags = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("flags", StringComparison.Ordinal))
+                        .Split(':')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+        var detected = CpuCapabilities.Detect();
+        Assert.AreEqual(flags.Contains("avx512_bf16"), detected.Avx512Bf16, detected.ToString());
+        Assert.AreEqual(flags.Contains("amx_bf16") && flags.Contains("amx_tile"), detected.AmxBf16, detected.ToString());
+        // Linux lists a CPU's caches in sysfs from the same CPUID leaves; a guest without them gets no cache folder.
+        Assert.AreEqual(Directory.Exists("/sys/devices/system/cpu/cpu0/cache/index0"), detected.CacheTopology, detected.ToString());
+    }
+
+    /// <summary>
+    /// The guard on a trained checkpoint: LeNet-5 trained briefly on the shipped MNIST, then evaluated on the
+    /// 2,000 held-out digits in both precisions. bfloat16 must cost at most 0.3 points of top-1 (6 digits).
+    /// </summary>
+    [TestMethod]
+    public void ATrainedLeNet5LosesAtMostAThirdOfAPointInBFloat16()
+    {
+        var (trainSet, testSet) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
+        var input = new LeNet5().Input;
+        var (train, test, _, _) = DataSetup.Loaders("mnist", Datasets.Subset(trainSet, 300, 1), testSet, input, 32,
+                                                    augment: false, batchSize: 64, workers: 2, seed: 1);
+        torch.manual_seed(1);
+        using var folder = new TempFolder("bf16-lenet");
+        var run = new RunFolder(folder.Path);
+        var info = new CheckpointInfo { Model = "lenet5", NumClasses = 10, ModelOptions = new() { ["activation"] = "relu" } };
+        new Trainer(new LeNet5(activation: Activation.ReLU), new TrainConfig { Epochs = 2, LearningRate = 3e-3 }, train, test, run, info)
+            .Fit(log: _ => { });
+
+        EvaluationResult Evaluate(InferencePrecision precision)
+        {
+            var model = new LeNet5(activation: Activation.ReLU);
+            Checkpoint.Load(run.LastCheckpoint, model);
+            using var optimized = InferenceModel.Optimize(model, new InferenceOptions(Precision: precision));
+            return Trainer.Evaluate(optimized, test, torch.CPU, 10);
+        }
+        var fp32 = Evaluate(InferencePrecision.Float32);
+        var bf16 = Evaluate(InferencePrecision.BFloat16);
+
+        Console.WriteLine($"LeNet-5, {fp32.Samples} held-out digits: top-1 fp32 {fp32.Top1:P2}, bf16 {bf16.Top1:P2}");
+        Assert.AreEqual(2000, bf16.Samples);
+        Assert.IsTrue(fp32.Top1 > 0.9, $"the checkpoint should have learned the digits; top-1 {fp32.Top1:P1}");
+        Assert.IsTrue(Math.Abs(fp32.Top1 - bf16.Top1) <= 0.003, $"bf16 top-1 {bf16.Top1:P2} vs fp32 {fp32.Top1:P2}: more than 0.3 points apart");
+    }
+}

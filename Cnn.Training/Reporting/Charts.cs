@@ -1,0 +1,153 @@
+using System.Globalization;
+using Cnn.Training.Benchmarks;
+using Cnn.Zoo.IO;
+using ScottPlot;
+
+namespace Cnn.Training.Reporting;
+
+/// <summary>
+/// The run's and the benchmark's charts, drawn by ScottPlot 5: learning curves, the confusion matrix as a heat map, and
+/// the inference benchmark as grouped bars. ScottPlot picks the axis ticks, lays out titles and legends, and draws the
+/// colour bar; the filter and feature-map grids, which are pictures rather than charts, stay in <see cref="Plots"/>.
+/// </summary>
+public static class Charts
+{
+    /// <summary>Pixel sizes of the saved pictures.</summary>
+    public const int CurveWidth = 760, CurveHeight = 420, BarHeight = 460;
+
+    /// <summary>Writes <paramref name="plot"/> as a PNG of <paramref name="width"/> x <paramref name="height"/>, atomically.</summary>
+    public static void Save(Plot plot, string path, int width, int height)
+    {
+        byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(png));
+    }
+
+    /// <summary>
+    /// metrics.csv columns against the epoch, one line with markers per column, a legend naming them. Fractions are
+    /// shown in percent when <paramref name="percent"/>.
+    /// </summary>
+    public static Plot Curves(string title, string yLabel, IReadOnlyList<Dictionary<string, double>> rows, string[] columns, bool percent)
+    {
+        var plot = new Plot();
+        foreach (string column in columns)
+        {
+            var points = rows.Where(r => r.TryGetValue(column, out double v) && double.IsFinite(v)).ToList();
+            if (points.Count == 0) continue;
+            var line = plot.Add.Scatter(points.Select(r => r["epoch"]).ToArray(),
+                                        points.Select(r => r[column] * (percent ? 100 : 1)).ToArray());
+            line.LegendText = column;
+            line.LineWidth = 2;
+            line.MarkerSize = 6;
+        }
+        plot.Title(title);
+        plot.XLabel("epoch");
+        plot.YLabel(yLabel);
+        // Whole epochs only: ScottPlot's default ticks would put 1.5 between 1 and 2.
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.ShowLegend(Edge.Right);
+        return plot;
+    }
+
+    /// <summary>
+    /// The confusion matrix as a heat map: row i is the true class, column j the predicted one; colour is the share of
+    /// class i's images predicted as j (rows sum to 1, so classes of different sizes compare), the count is printed in
+    /// each cell, and a colour bar gives the scale.
+    /// </summary>
+    public static Plot Confusion(long[,] confusion, IReadOnlyList<string> classes)
+    {
+        int n = confusion.GetLength(0);
+        var shares = new double[n, n];
+        for (int i = 0; i < n; i++)
+        {
+            double total = Math.Max(1, Enumerable.Range(0, n).Sum(j => (double)confusion[i, j]));
+            for (int j = 0; j < n; j++) shares[i, j] = confusion[i, j] / total;
+        }
+        var plot = new Plot();
+        var map = plot.Add.Heatmap(shares);
+        map.Colormap = new ScottPlot.Colormaps.Viridis();
+        map.ManualRange = new ScottPlot.Range(0, 1);
+        // ScottPlot draws row 0 at the top; cell (i, j) is centred on x = j, y = n - 1 - i, as in a printed matrix.
+        map.CellAlignment = Alignment.MiddleCenter;
+        map.Extent = new CoordinateRect(0, n - 1, 0, n - 1);
+        plot.Add.ColorBar(map);
+        for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++)
+        {
+            var count = plot.Add.Text(confusion[i, j].ToString(CultureInfo.InvariantCulture), j, n - 1 - i);
+            count.LabelAlignment = Alignment.MiddleCenter;
+            count.LabelFontSize = n > 12 ? 9 : 12;
+            count.LabelFontColor = shares[i, j] > 0.5 ? Colors.Black : Colors.White;
+        }
+        string Name(int c) => c < classes.Count ? classes[c] : c.ToString(CultureInfo.InvariantCulture);
+        var positions = Enumerable.Range(0, n).Select(c => (double)c).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, Enumerable.Range(0, n).Select(Name).ToArray());
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            positions, Enumerable.Range(0, n).Select(c => Name(n - 1 - c)).ToArray());
+        if (classes.Any(c => c.Length > 3))
+        {
+            plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+            plot.Axes.Bottom.MinimumSize = 7 * classes.Max(c => c.Length) + 30;
+        }
+        plot.XLabel("predicted");
+        plot.YLabel("true");
+        plot.Title("Confusion matrix: counts, coloured by share of the true class");
+        plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
+        plot.HideGrid();
+        return plot;
+    }
+
+    /// <summary>
+    /// The inference section of a benchmark as grouped bars: one group per model, one bar per variant, the height its
+    /// speed relative to the plain zoo model of the same group (images/s differ by 1,000x between LeNet-5 and VGG-16,
+    /// ratios compare on one axis).
+    /// </summary>
+    public static Plot Benchmark(IReadOnlyList<BenchRow> rows, string title)
+    {
+        var inference = rows.Where(r => r.Section == "inference" && double.IsFinite(r.ImagesPerSecond)).ToList();
+        var models = inference.Select(r => r.Model).Distinct().ToList();
+        var variants = inference.Select(r => VariantKey(r.Variant)).Distinct().ToList();
+        var palette = new ScottPlot.Palettes.Category10();
+        var plot = new Plot();
+        var bars = new List<Bar>();
+        for (int m = 0; m < models.Count; m++)
+        {
+            var group = inference.Where(r => r.Model == models[m]).ToList();
+            double plain = group.FirstOrDefault(r => VariantKey(r.Variant) == "zoo plain")?.ImagesPerSecond ?? double.NaN;
+            foreach (var row in group)
+            {
+                int v = variants.IndexOf(VariantKey(row.Variant));
+                double ratio = row.ImagesPerSecond / plain;
+                if (!double.IsFinite(ratio)) continue;
+                bars.Add(new Bar
+                {
+                    Position = m * (variants.Count + 1) + v,
+                    Value = ratio,
+                    FillColor = palette.GetColor(v),
+                    Label = ratio.ToString("0.0#", CultureInfo.InvariantCulture),
+                });
+            }
+        }
+        var plottable = plot.Add.Bars(bars);
+        plottable.ValueLabelStyle.FontSize = 10;
+        for (int v = 0; v < variants.Count; v++)
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = variants[v], FillColor = palette.GetColor(v) });
+        plot.ShowLegend(Edge.Right);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            models.Select((_, m) => m * (variants.Count + 1) + (variants.Count - 1) / 2.0).ToArray(), models.ToArray());
+        plot.Axes.Margins(bottom: 0);
+        plot.YLabel("images/s relative to the plain zoo model");
+        plot.XLabel("model");
+        plot.Title(title);
+        plot.HideGrid();
+        return plot;
+    }
+
+    /// <summary>A variant without its parenthesised detail, plus "bf16" when the detail names it: the legend's key.</summary>
+    static string VariantKey(string variant)
+    {
+        int open = variant.IndexOf(" (", StringComparison.Ordinal);
+        if (open < 0) return variant;
+        return variant[..open] + (variant[open..].Contains("bf16", StringComparison.Ordinal) ? " bf16" : "");
+    }
+}

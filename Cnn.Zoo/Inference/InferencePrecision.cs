@@ -1,0 +1,18 @@
+namespace Cnn.Zoo.Inference;
+
+/// <summary>The number format an <see cref="InferenceModel"/> computes in. Inputs and outputs stay float32 either way.</summary>
+public enum InferencePrecision
+{
+    /// <summary>
+    /// bfloat16 where the CPU computes it natively (<see cref="CpuCapabilities.NativeBFloat16"/>), float32 elsewhere:
+    /// emulated bfloat16 is slower than float32, so it is never chosen automatically.
+    /// </summary>
+    Auto,
+    /// <summary>Single precision: the outputs equal the plain model's to float rounding.</summary>
+    Float32,
+    /// <summary>
+    /// bfloat16 weights and activations (float32's 8-bit exponent, 8 significant bits), even where the CPU only
+    /// emulates it. libtorch's oneDNN kernels accumulate in float32.
+    /// </summary>
+    BFloat16,
+}
