@@ -60,7 +60,7 @@ public sealed class ExportCommandTests
     }
 
     [TestMethod]
-    [DataRow(new[] { "--out", "x.onnx" }, "--checkpoint FILE, or --model NAME with --weights")]
+    [DataRow(new[] { "--out", "x.onnx" }, "export needs --checkpoint FILE, or --model NAME --weights NAME|FILE")]
     [DataRow(new[] { "--model", "lenet5", "--weights", "lenet5.pt" }, "--out FILE.onnx")]
     [DataRow(new[] { "--checkpoint", "a.ckpt", "--model", "lenet5", "--out", "x.onnx" }, "not both")]
     public void AnIncompleteCommandLineSaysWhatIsMissing(string[] args, string message)

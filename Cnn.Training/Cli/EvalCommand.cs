@@ -13,11 +13,7 @@ public static class EvalCommand
 {
     public static Command Create(CliSession session)
     {
-        var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune", "file");
-        var model = CliOptions.OptionalText("--model", "zoo model of --weights (see 'models')", "name");
-        var weights = CliOptions.OptionalText("--weights",
-            "pretrained weights instead of a checkpoint: a published weights name (IMAGENET1K_V2, DEFAULT; see 'models --weights') or a .pt/.pth/.safetensors file",
-            "name|file");
+        var weightsSource = new ModelSourceOptions();
         var data = CliOptions.Text("--data", "mnist", "mnist, fashion-mnist or a folder", "data");
         var batchSize = CliOptions.Int("--batch-size", 128, "batch size", 1);
         var backend = BackendOption.Create();
@@ -25,18 +21,12 @@ public static class EvalCommand
         var runtime = new RuntimeOptions();
         var command = new Command("eval", "evaluate a checkpoint on a data set: loss, top-1, top-5, confusion matrix")
         {
-            checkpoint, model, weights, data, batchSize, backend, precision,
+            data, batchSize, backend, precision,
         };
-        foreach (var option in runtime.All) command.Add(option);
+        foreach (var option in weightsSource.All.Concat(runtime.All)) command.Add(option);
         command.SetAction(parse =>
         {
-            string? path = parse.GetValue(checkpoint), weightsName = parse.GetValue(weights), modelName = parse.GetValue(model);
-            if (path is not null && weightsName is not null)
-                throw new UsageException("eval takes --checkpoint FILE or --model NAME --weights NAME|FILE, not both");
-            if (path is null && weightsName is null)
-                throw new UsageException("eval needs --checkpoint FILE, or --model NAME --weights NAME|FILE");
-            if (weightsName is not null && modelName is null)
-                throw new UsageException("--weights: name the zoo model they belong to with --model (see 'models --weights')");
+            var (path, modelName, weightsName) = weightsSource.Read(parse, "eval");
             var (device, seed) = runtime.Apply(parse);
             var (_, test, source) = DataSetup.Load(parse.GetValue(data)!, 0.2, seed, BadDataPolicy.Skip);
             ZooModel trained;

@@ -15,9 +15,7 @@ public static class ExplainCommand
 {
     public static Command Create(CliSession session)
     {
-        var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune", "file");
-        var model = CliOptions.OptionalText("--model", "zoo model of --weights (see 'models')", "name");
-        var weights = CliOptions.OptionalText("--weights", "pretrained weights instead of a checkpoint: a published weights name (IMAGENET1K_V1, DEFAULT) or a .pt/.pth/.safetensors file", "name|file");
+        var source = new ModelSourceOptions();
         var output = CliOptions.Text("--out", "explain", "folder that receives <image>.gradcam.png and .gradcam.csv", "folder");
         var targetClass = CliOptions.OptionalText("--class", "class to explain, as an index or a class name (default: each image's top-1)", "N|name");
         var layer = CliOptions.OptionalText("--layer", "target layer by module name, e.g. layer3 or features.20 (default: the output of the convolutional body)", "name");
@@ -25,18 +23,12 @@ public static class ExplainCommand
         var runtime = new RuntimeOptions();
         var command = new Command("explain", "Grad-CAM heat maps: which part of each image made the model decide")
         {
-            checkpoint, model, weights, output, targetClass, layer, images,
+            output, targetClass, layer, images,
         };
-        foreach (var option in runtime.All) command.Add(option);
+        foreach (var option in source.All.Concat(runtime.All)) command.Add(option);
         command.SetAction(parse =>
         {
-            string? path = parse.GetValue(checkpoint), weightsName = parse.GetValue(weights), modelName = parse.GetValue(model);
-            if (path is not null && weightsName is not null)
-                throw new UsageException("explain takes --checkpoint FILE or --model NAME --weights NAME|FILE, not both");
-            if (path is null && weightsName is null)
-                throw new UsageException("explain needs --checkpoint FILE, or --model NAME --weights NAME|FILE");
-            if (weightsName is not null && modelName is null)
-                throw new UsageException("--weights: name the zoo model they belong to with --model (see 'models --weights')");
+            var (path, modelName, weightsName) = source.Read(parse, "explain");
             var files = parse.GetValue(images) ?? [];
             if (files.Length == 0) throw new UsageException("explain needs at least one image file");
             var (device, _) = runtime.Apply(parse);

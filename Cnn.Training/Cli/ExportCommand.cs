@@ -17,23 +17,18 @@ public static class ExportCommand
 {
     public static Command Create(CliSession session)
     {
-        var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune (instead of --model/--weights)", "file");
-        var model = CliOptions.OptionalText("--model", "zoo model the weights belong to (see 'models')", "name");
-        var weights = CliOptions.OptionalText("--weights", "a .pt/.pth/.bin/.safetensors file, or a published weights name (e.g. IMAGENET1K_V1)", "file|name");
+        var source = new ModelSourceOptions();
         var output = CliOptions.OptionalText("--out", "the .onnx file to write", "file");
         var inputSize = CliOptions.OptionalInt("--input-size", "input height and width the graph is written for (default: the checkpoint's or the weights' size)", 1);
         var command = new Command("export", "write a model as an ONNX file for ONNX Runtime, ML.NET and other runtimes")
         {
-            checkpoint, model, weights, output, inputSize,
+            output, inputSize,
         };
+        foreach (var option in source.All) command.Add(option);
         command.SetAction(parse =>
         {
             string path = parse.GetValue(output) ?? throw new UsageException("export needs --out FILE.onnx");
-            string? checkpointPath = parse.GetValue(checkpoint), modelName = parse.GetValue(model), weightsName = parse.GetValue(weights);
-            if (checkpointPath is not null && (modelName is not null || weightsName is not null))
-                throw new UsageException("export takes either --checkpoint FILE or --model NAME --weights FILE|NAME, not both");
-            if (checkpointPath is null && (modelName is null || weightsName is null))
-                throw new UsageException("export needs --checkpoint FILE, or --model NAME with --weights FILE|NAME");
+            var (checkpointPath, modelName, weightsName) = source.Read(parse, "export");
 
             var (zoo, options) = checkpointPath is not null ? FromCheckpoint(checkpointPath) : FromWeights(modelName!, weightsName!);
             using (zoo)

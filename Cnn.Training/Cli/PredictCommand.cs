@@ -17,27 +17,17 @@ public static class PredictCommand
 {
     public static Command Create(CliSession session)
     {
-        var checkpoint = CliOptions.OptionalText("--checkpoint", "a .ckpt written by train or finetune", "file");
-        var model = CliOptions.OptionalText("--model", "zoo model of --weights (see 'models')", "name");
-        var weights = CliOptions.OptionalText("--weights",
-            "pretrained weights instead of a checkpoint: a name of the model's published weights (IMAGENET1K_V2, DEFAULT; see 'models --weights'; downloaded once into torch.hub's cache) or a .pt/.pth/.safetensors file",
-            "name|file");
+        var source = new ModelSourceOptions();
         var top = CliOptions.Int("--top", 5, "classes to show per image", 1);
         var images = new Argument<string[]>("images") { Description = "image files (PNG, JPEG, WebP, ...; any size, grey, RGBA or palette)", Arity = ArgumentArity.ZeroOrMore };
         var backend = BackendOption.Create();
         var precision = PrecisionOption.Create();
         var runtime = new RuntimeOptions();
-        var command = new Command("predict", "top-k classes with probabilities for image files") { checkpoint, model, weights, top, backend, precision, images };
-        foreach (var option in runtime.All) command.Add(option);
+        var command = new Command("predict", "top-k classes with probabilities for image files") { top, backend, precision, images };
+        foreach (var option in source.All.Concat(runtime.All)) command.Add(option);
         command.SetAction(parse =>
         {
-            string? checkpointPath = parse.GetValue(checkpoint), weightsName = parse.GetValue(weights), modelName = parse.GetValue(model);
-            if (checkpointPath is not null && weightsName is not null)
-                throw new UsageException("predict takes --checkpoint FILE or --model NAME --weights NAME|FILE, not both");
-            if (checkpointPath is null && weightsName is null)
-                throw new UsageException("predict needs --checkpoint FILE, or --model NAME --weights NAME|FILE (e.g. --model resnet50 --weights DEFAULT)");
-            if (weightsName is not null && modelName is null)
-                throw new UsageException("--weights: name the zoo model they belong to with --model (see 'models --weights')");
+            var (checkpointPath, modelName, weightsName) = source.Read(parse, "predict");
             var files = parse.GetValue(images) ?? [];
             if (files.Length == 0) throw new UsageException("predict needs at least one image file");
             var (device, _) = runtime.Apply(parse);
