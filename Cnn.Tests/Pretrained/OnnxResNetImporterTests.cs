@@ -9,6 +9,7 @@ namespace Cnn.Tests.Pretrained;
 /// <summary>The graph walk from ML.NET's ResNet18.onnx onto zoo ResNet [2, 2, 2, 3] keys, checked against ONNX Runtime.</summary>
 [TestClass]
 [TestCategory("Pretrained")]
+[TestCategory("Slow")]
 public sealed class OnnxResNetImporterTests
 {
     static readonly ResNetConfig Stages2223 = new(ResidualBlockKind.Basic, [2, 2, 2, 3]);

@@ -10,6 +10,7 @@ namespace Cnn.Tests.Pretrained;
 /// </summary>
 [TestClass]
 [TestCategory("Pretrained")]
+[TestCategory("Slow")]
 public sealed class PretrainedBackbonesTests
 {
     static string cacheDir = null!;

@@ -17,5 +17,4 @@ public static class TestPaths
 
     /// <summary>Fixtures copied beside the test assembly (see Cnn.Tests.csproj).</summary>
     public static string Fixture(params string[] parts) => Path.Combine([AppContext.BaseDirectory, "Fixtures", .. parts]);
-
 }

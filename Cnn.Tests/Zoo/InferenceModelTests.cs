@@ -15,6 +15,7 @@ public sealed class InferenceModelTests
     static int CountBatchNorms(nn.Module model) => model.modules().Count(m => m is BatchNorm2d);
 
     [TestMethod]
+    [TestCategory("Slow")]
     [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void OptimizedModelGivesThePlainModelsOutputs(string name)
     {

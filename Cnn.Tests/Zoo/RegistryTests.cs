@@ -10,6 +10,7 @@ namespace Cnn.Tests.Zoo;
 public sealed class RegistryTests
 {
     [TestMethod]
+    [TestCategory("Slow")]
     [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void NonDefaultClassCountGivesTheRightShapeWithoutNaN(string name)
     {
@@ -23,6 +24,7 @@ public sealed class RegistryTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void OneBackwardPassGivesEveryTrainableParameterAGradient(string name)
     {

@@ -50,6 +50,7 @@ public sealed class TorchVisionParityTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]
     [DynamicData(nameof(ZooModels.InTorchVision), typeof(ZooModels))]
     public void SameWeightsAndInputGiveTorchVisionsOutput(string name)
     {
