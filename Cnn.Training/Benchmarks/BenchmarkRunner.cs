@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cnn.Onnx;
 using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
@@ -169,6 +170,9 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         var bf16 = bf16Choice.Precision == InferencePrecision.BFloat16
             ? InferenceModel.Optimize(Copy(spec, plain), new InferenceOptions(Precision: InferencePrecision.BFloat16))
             : null;
+        // The same weights exported to ONNX and run by ONNX Runtime (float32, its own kernels, the same thread count).
+        var ort = OnnxRuntimeModel.Create(Copy(spec, plain), new OnnxRuntimeOptions(Threads: settings.Threads),
+                                          new OnnxExportOptions((int)shape[2], (int)shape[3]));
         using var x = torch.randn(shape);
         int images = (int)shape[0];
 
@@ -178,22 +182,26 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
             new("zoo optimized", () => fp32.call(x).Dispose(), images),
         };
         if (bf16 is not null) cases.Add(new("zoo optimized bf16", () => bf16.call(x).Dispose(), images));
+        cases.Add(new("onnx runtime", () => ort.call(x).Dispose(), images));
         if (reference is not null)
             cases.Add(new("torchvision port", () => { using var _ = no_grad(); reference.call(x).Dispose(); }, images));
         log($"{spec.Label}: zoo optimized = {fp32.Description}, {fp32.FoldedBatchNorms} BNs folded; bf16 row: {bf16Choice.Reason}");
         var agreement = new Dictionary<string, string> { ["zoo optimized"] = Agreement(plain, fp32, x) };
         if (bf16 is not null) agreement["zoo optimized bf16"] = Agreement(plain, bf16, x);
+        agreement["onnx runtime"] = Agreement(plain, ort, x);
         Record("inference", spec, cases, 2 * macs, note,
                name => name switch
                {
                    "zoo optimized" => $"zoo optimized ({fp32.Description})",
                    "zoo optimized bf16" => $"zoo optimized ({bf16!.Description})",
+                   "onnx runtime" => $"onnx runtime (fp32 export, {settings.Threads} threads)",
                    _ => name,
                },
                name => agreement.GetValueOrDefault(name, ""));
         plain.Dispose();
         fp32.Dispose();
         bf16?.Dispose();
+        ort.Dispose();
         reference?.Dispose();
     }
 
@@ -201,7 +209,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
     /// How far an optimised model's logits are from the plain float32 model's on the benchmark's batch: a speed-up
     /// is only worth reporting with the accuracy it costs.
     /// </summary>
-    static string Agreement(ZooModel plain, InferenceModel optimized, Tensor x)
+    static string Agreement(ZooModel plain, nn.Module<Tensor, Tensor> optimized, Tensor x)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -210,7 +218,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         double error = (actual - expected).abs().max().item<float>() / expected.abs().max().item<float>();
         long agreeing = actual.argmax(1).eq(expected.argmax(1)).sum().item<long>();
         return string.Create(CultureInfo.InvariantCulture,
-            $"logits within {100 * error:0.###}% of the plain model's scale, top-1 agrees on {agreeing}/{x.shape[0]}");
+            $"logits within {100 * error:G3}% of the plain model's scale, top-1 agrees on {agreeing}/{x.shape[0]}");
     }
 
     void Training(BenchModel spec)

@@ -28,8 +28,8 @@ def main(zoo_path, torch_path):
 
     models = list(dict.fromkeys(r["model"] for r in rows if r["section"] == "inference"))
     print("Inference, images/s (higher is better):\n")
-    print("| model | zoo plain | **zoo optimized** | zoo optimized bf16 | TorchVision port | PyTorch | optimized ÷ port | optimized ÷ PyTorch | bf16 ÷ fp32 optimized | optimized, share of ceiling |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| model | zoo plain | **zoo optimized** | zoo optimized bf16 | ONNX Runtime | TorchVision port | PyTorch | optimized ÷ port | optimized ÷ PyTorch | bf16 ÷ fp32 optimized | fastest zoo ÷ ONNX Runtime | optimized, share of ceiling |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for model in models:
         plain = value("inference", model, "zoo plain")["value"]
         # The fp32 row comes first; the bf16 row (present where the run measured it) names bf16 in its description.
@@ -37,11 +37,14 @@ def main(zoo_path, torch_path):
         bf16 = next((r for r in rows if r["section"] == "inference" and r["model"] == model
                      and r["variant"].startswith("zoo optimized") and "bf16" in r["variant"]), None)
         port = value("inference", model, "torchvision port")
+        ort = value("inference", model, "onnx runtime")
+        fastest = max(opt["value"], bf16["value"] if bf16 else 0)
         torch_rate = pt.get(("inference", model))
-        print(f"| `{model}` | {fmt(plain)} | **{fmt(opt['value'])}** | {fmt(bf16 and bf16['value'])} | {fmt(port and port['value'])} | {fmt(torch_rate)} | "
+        print(f"| `{model}` | {fmt(plain)} | **{fmt(opt['value'])}** | {fmt(bf16 and bf16['value'])} | {fmt(ort and ort['value'])} | {fmt(port and port['value'])} | {fmt(torch_rate)} | "
               f"{fmt(port and opt['value'] / port['value'], 2)}{'×' if port else ''} | "
               f"{fmt(torch_rate and opt['value'] / torch_rate, 2)}{'×' if torch_rate else ''} | "
-              f"{fmt(bf16 and bf16['value'] / opt['value'], 2)}{'×' if bf16 else ''} | {100 * opt['fraction_of_matmul']:.0f}% |")
+              f"{fmt(bf16 and bf16['value'] / opt['value'], 2)}{'×' if bf16 else ''} | "
+              f"{fmt(ort and fastest / ort['value'], 2)}{'×' if ort else ''} | {100 * opt['fraction_of_matmul']:.0f}% |")
 
     trained = [m for m in models if any(r["section"] == "training" and r["model"] == m for r in rows)]
     if trained:   # bench --skip training leaves the section out
