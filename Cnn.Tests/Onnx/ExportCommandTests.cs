@@ -89,7 +89,11 @@ public sealed class ExportCommandTests
         var onnx = Run("eval", "--checkpoint", checkpoint, "--data", "mnist", "--threads", "2", "--backend", "onnxruntime");
         Assert.AreEqual(0, torch.Code, torch.Error);
         Assert.AreEqual(0, onnx.Code, onnx.Error);
-        string Accuracy(string output) => output.Split('\n')[0][output.IndexOf("top-1", StringComparison.Ordinal)..];
+        string Accuracy(string output)
+        {
+            string line = output.Split('\n').First(l => l.Contains("top-1", StringComparison.Ordinal));
+            return line[line.IndexOf("top-1", StringComparison.Ordinal)..];
+        }
         Assert.AreEqual(Accuracy(torch.Output), Accuracy(onnx.Output), "the same top-1 and top-5 on 2,000 digits");
     }
 
