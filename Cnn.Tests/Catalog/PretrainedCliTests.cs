@@ -57,7 +57,7 @@ public sealed class PretrainedCliTests
     {
         var run = CliRunner.Run("predict", "--model", "mobilenet_v2", "--weights", "DEFAULT", image);
         Assert.AreEqual(0, run.Code, run.Error);
-        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("Precision:", StringComparison.Ordinal)).ToArray();
         Assert.AreEqual(image, lines[0]);
         var rows = lines.Skip(1).Select(l => l.Trim()).ToList();
         Assert.HasCount(5, rows);
@@ -78,7 +78,7 @@ public sealed class PretrainedCliTests
     {
         var run = CliRunner.Run("predict", "--model", "mobilenet_v2", "--weights", Path.Combine(Checkpoints, MobileNetFile), image, "--top", "1");
         Assert.AreEqual(0, run.Code, run.Error);
-        string row = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[1].Trim();
+        string row = run.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("Precision:", StringComparison.Ordinal)).ToArray()[1].Trim();
         CollectionAssert.Contains(WeightsCatalog.ImageNetCategories.ToList(), row[..row.LastIndexOf(' ')].Trim());
     }
 
