@@ -10,8 +10,7 @@ namespace Cnn.Zoo.Inference;
 /// Sapphire Rapids on, and AMD Zen 4 on. oneDNN's bfloat16 convolutions use it.</param>
 /// <param name="AmxBf16">AMX-BF16: bfloat16 tile matrix multiplies, on Intel Sapphire Rapids on; oneDNN's fastest path.</param>
 /// <param name="CacheTopology">Whether CPUID describes the caches (leaf 4, or leaf 0x8000001D on AMD). oneDNN sizes its
-/// AVX-512 kernels' blocks from them; some virtual machines report none, and there libtorch 2.10's bf16 convolutions
-/// were measured returning values off by 40-60% and dying of SIGFPE (ResNet-50, on an AMD EPYC guest).</param>
+/// kernels' blocks from them; some virtual machines report none, and there <see cref="OneDnnGuard"/> turns oneDNN off.</param>
 public sealed record CpuCapabilities(bool Avx512Bf16, bool AmxBf16, bool CacheTopology = true)
 {
     /// <summary>A CPU with neither.</summary>
@@ -35,13 +34,14 @@ public sealed record CpuCapabilities(bool Avx512Bf16, bool AmxBf16, bool CacheTo
     /// </summary>
     public static CpuCapabilities Detect()
     {
-        if (!X86Base.IsSupported || !Avx512F.IsSupported) return None;
+        if (!X86Base.IsSupported) return None;
         var (maxLeaf, _, _, _) = X86Base.CpuId(0, 0);
-        if (maxLeaf < 7) return None;
+        bool caches = DescribesCaches(maxLeaf);
+        if (!Avx512F.IsSupported || maxLeaf < 7) return None with { CacheTopology = caches };
         var (maxSubLeaf, _, _, features) = X86Base.CpuId(7, 0);
         bool amx = (features & (1 << 22)) != 0 && (features & (1 << 24)) != 0;
         bool avx512Bf16 = maxSubLeaf >= 1 && (X86Base.CpuId(7, 1).Eax & (1 << 5)) != 0;
-        return new CpuCapabilities(avx512Bf16, amx, DescribesCaches(maxLeaf));
+        return new CpuCapabilities(avx512Bf16, amx, caches);
     }
 
     /// <summary>Whether the first cache-parameter sub-leaf has a cache type (bits 4:0 of EAX; 0 means no cache).</summary>

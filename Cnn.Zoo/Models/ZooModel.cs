@@ -1,3 +1,4 @@
+using Cnn.Zoo.Inference;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -42,6 +43,9 @@ public sealed record InputSpec(int Channels, int Height, int Width, int MinHeigh
 /// </summary>
 public abstract class ZooModel : nn.Module<Tensor, Tensor>
 {
+    // Before the first model runs a convolution: libtorch's oneDNN kernels are wrong on some virtual CPUs.
+    static ZooModel() => OneDnnGuard.Ensure();
+
     protected ZooModel(string name, InputSpec input, int numClasses) : base(name)
     {
         if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "expected at least 1 class");
