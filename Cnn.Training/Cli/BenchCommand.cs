@@ -68,6 +68,7 @@ public static class BenchCommand
             ["amx_bf16"] = cpu.AmxBf16,
             ["native_bf16"] = cpu.NativeBFloat16,
             ["cpuid_cache_topology"] = cpu.CacheTopology,
+            ["onednn"] = OneDnnGuard.DisabledBecause is null,
         };
         var auto = PrecisionChoice.Resolve(InferencePrecision.Auto, cpu, new InputSpec(3, 224, 224, 32, 32));
         Console.WriteLine($"Benchmark on {machine["cpu"]}, {threads} threads, batch {batch}, median of {repeats} interleaved samples");
@@ -78,6 +79,7 @@ public static class BenchCommand
             _ => auto.Precision == InferencePrecision.BFloat16 ? "models with 64x64 or larger images (--precision auto)"
                                                                : $"none (--precision auto; for 224x224 images {auto.Reason})",
         }}");
+        if (OneDnnGuard.DisabledBecause is { } why) Console.WriteLine($"oneDNN: off ({why}); libtorch's rows use its reference convolutions");
         Console.WriteLine($"Run folder: {run.Path}");
         var runner = new BenchmarkRunner(settings, Console.WriteLine);
         runner.Run();

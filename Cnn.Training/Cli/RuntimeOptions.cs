@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Cnn.Zoo.Inference;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,6 +21,8 @@ public sealed class RuntimeOptions
         int seed = parse.GetValue(Seed);
         string device = parse.GetValue(Device)!;
         if (threads > 0) torch.set_num_threads(threads);
+        if (OneDnnGuard.Ensure() is { } why)
+            Console.Error.WriteLine($"note: libtorch's oneDNN kernels are off here ({why}); convolutions take its slower reference path. CNNZOO_ONEDNN=1 keeps them on.");
         torch.manual_seed(seed);
         try
         {
