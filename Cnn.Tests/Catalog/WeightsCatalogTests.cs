@@ -1,6 +1,6 @@
 using Cnn.Tests.Support;
 using Cnn.Transfer.Catalog;
-using Cnn.Transfer.Pretrained;
+using Cnn.Onnx.Import;
 using Cnn.Zoo;
 
 namespace Cnn.Tests.Catalog;
@@ -114,7 +114,9 @@ public sealed class WeightsCatalogTests
     [TestMethod]
     public void ConvertedBackbone_IsOneMoreEntry()
     {
-        var entry = Catalog.Get("resnet18_2223");
+        Assert.IsFalse(Catalog.TryGet("resnet18_2223", WeightsCatalog.DefaultName, out _), "Cnn.Transfer alone knows torchvision's weights only");
+        Assert.AreEqual(Catalog.Entries.Count + 1, PretrainedBackbones.Catalog.Entries.Count);
+        var entry = PretrainedBackbones.Catalog.Get("resnet18_2223");
         Assert.IsInstanceOfType<ConvertedBackbone>(entry.Source);
         Assert.AreEqual(PretrainedBackbones.WeightsName, entry.Name);
         Assert.AreEqual("resnet18", entry.Architecture);
@@ -123,7 +125,7 @@ public sealed class WeightsCatalogTests
         Assert.IsNull(entry.Categories);
         Assert.AreEqual(224, entry.Preprocessing.ResizeSize);
         CollectionAssert.AreEqual(Preprocessing.ImageNet.Mean.ToArray(), entry.Preprocessing.Mean.ToArray());
-        var error = Assert.ThrowsExactly<ArgumentException>(() => Catalog.Create("resnet18_2223"));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => PretrainedBackbones.Catalog.Create("resnet18_2223"));
         StringAssert.Contains(error.Message, "no classifier");
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Cnn.Onnx.Import;
 using Cnn.Transfer.Catalog;
 using Cnn.Zoo;
 
@@ -40,7 +41,7 @@ public static class ModelsCommand
         var cache = WeightsCache.FromEnvironment();
         static string Percent(double? value) => value is double v ? v.ToString("F2", CultureInfo.InvariantCulture) : "-";
         Console.WriteLine($"{"model",-16} {"weights",-19} {"acc@1",6} {"acc@5",6} {"resize/crop",11}  {"cached",-6}  source");
-        foreach (var entry in WeightsCatalog.Default.Entries)
+        foreach (var entry in PretrainedBackbones.Catalog.Entries)
         {
             string name = entry.Name + (entry.IsDefault ? " *" : "");
             string sizes = $"{entry.Preprocessing.ResizeSize}/{entry.Preprocessing.CropSize}";

@@ -1,3 +1,4 @@
+using Cnn.Onnx.Import;
 using Cnn.Training.Reporting;
 using Cnn.Transfer;
 using Cnn.Transfer.Catalog;
@@ -35,7 +36,7 @@ public sealed record PretrainedWeights(ZooModel Model, Preprocessing Preprocessi
         var (entry, cache) = Locate(model, weights);
         if (entry is null) return FromFile(model, weights, numClasses);
         var bar = new DownloadBar();
-        var pretrained = WeightsCatalog.Default.Create(entry.Model, entry.Name, numClasses, cache: cache, log: Console.Error.WriteLine, progress: bar.Report);
+        var pretrained = PretrainedBackbones.Catalog.Create(entry.Model, entry.Name, numClasses, cache: cache, log: Console.Error.WriteLine, progress: bar.Report);
         return new PretrainedWeights(pretrained.Model, pretrained.Preprocessing, pretrained.Categories, pretrained.Report,
                                      $"{entry} ({entry.Source.LocalPath(cache)})", entry.Architecture,
                                      new Dictionary<string, string>(entry.Options), Published: true);
@@ -49,7 +50,7 @@ public sealed record PretrainedWeights(ZooModel Model, Preprocessing Preprocessi
     /// from; no entry for a file that no entry describes.</summary>
     static (WeightsEntry? Entry, WeightsCache Cache) Locate(string model, string weights)
     {
-        var catalog = WeightsCatalog.Default;
+        var catalog = PretrainedBackbones.Catalog;
         var cache = WeightsCache.FromEnvironment();
         if (File.Exists(weights))
         {

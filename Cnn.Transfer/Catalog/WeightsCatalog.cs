@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Cnn.Transfer.Pretrained;
 using Cnn.Zoo;
 using static TorchSharp.torch;
 
@@ -7,9 +6,10 @@ namespace Cnn.Transfer.Catalog;
 
 /// <summary>
 /// Pretrained weights by name: every entry of torchvision's weights enums for the zoo's models (generated from
-/// torchvision 0.14 by <c>tools/catalog/make_weights_catalog.py</c> and shipped inside this assembly), plus the
-/// weights this project converts itself (<c>resnet18_2223</c>). Entries are found by model and weights name
-/// (<c>resnet50</c>, <c>IMAGENET1K_V2</c>), where <c>DEFAULT</c> names each model's best weights as in torchvision.
+/// torchvision 0.14 by <c>tools/catalog/make_weights_catalog.py</c> and shipped inside this assembly). Other sources
+/// add entries with <see cref="With"/> (Cnn.Onnx adds the backbone it converts from ONNX, <c>resnet18_2223</c>).
+/// Entries are found by model and weights name (<c>resnet50</c>, <c>IMAGENET1K_V2</c>), where <c>DEFAULT</c> names
+/// each model's best weights as in torchvision.
 /// </summary>
 public sealed class WeightsCatalog
 {
@@ -21,8 +21,7 @@ public sealed class WeightsCatalog
 
     static readonly Lazy<IReadOnlyList<string>> imageNetCategories = new(() => ReadLines(CategoriesResource));
     static readonly Lazy<WeightsCatalog> standard = new(() => new WeightsCatalog(
-        // The converted backbones come from Pretrained/ (an IWeightsSource each); the catalog knows only the interface.
-        [.. Parse(ReadResource(CatalogResource), ImageNetCategoriesFor, "torchvision-weights.json (embedded)"), .. PretrainedBackbones.CatalogEntries]));
+        Parse(ReadResource(CatalogResource), ImageNetCategoriesFor, "torchvision-weights.json (embedded)")));
 
     readonly List<WeightsEntry> entries;
 
@@ -44,8 +43,12 @@ public sealed class WeightsCatalog
         }
     }
 
-    /// <summary>torchvision's published weights for the zoo's models and the converted backbones.</summary>
+    /// <summary>torchvision's published weights for the zoo's models.</summary>
     public static WeightsCatalog Default => standard.Value;
+
+    /// <summary>This catalog and <paramref name="more"/> entries, checked as one catalog (each source of weights, an
+    /// <see cref="IWeightsSource"/> per entry, adds itself this way; the catalog knows only the interface).</summary>
+    public WeightsCatalog With(IEnumerable<WeightsEntry> more) => new([.. entries, .. more]);
 
     /// <summary>The 1,000 ImageNet-1k category names in class-index order, as torchvision's weights carry them.</summary>
     public static IReadOnlyList<string> ImageNetCategories => imageNetCategories.Value;

@@ -3,7 +3,7 @@ using Cnn.Zoo.Models;
 using Onnx;
 using static TorchSharp.torch;
 
-namespace Cnn.Transfer.Pretrained;
+namespace Cnn.Onnx.Import;
 
 /// <summary>
 /// Weights read from an ONNX BasicBlock ResNet, under the zoo <see cref="ResNet"/>'s state-dict keys.

@@ -1,10 +1,10 @@
-using Cnn.Transfer.Pretrained;
+using Cnn.Onnx.Import;
 using Cnn.Zoo.Models;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using static TorchSharp.torch;
 
-namespace Cnn.Tests.Pretrained;
+namespace Cnn.Tests.Onnx.Import;
 
 /// <summary>
 /// What the pretrained tests share, built once: the ML.NET ONNX files, ONNX Runtime sessions over them (the

@@ -1,7 +1,7 @@
 using Cnn.Zoo;
 using static TorchSharp.torch;
 
-namespace Cnn.Transfer.Pretrained;
+namespace Cnn.Onnx.Import;
 
 /// <summary>
 /// What a network expects as input, relative to an RGB image with values 0-255: input channel <c>k</c> is

@@ -1,7 +1,7 @@
 using Onnx;
 using static TorchSharp.torch;
 
-namespace Cnn.Transfer.Pretrained;
+namespace Cnn.Onnx.Import;
 
 /// <summary>
 /// ML.NET's <c>ResNetPreprocess.onnx</c>: RGB 0-255 in, channels reversed to BGR, minus a per-pixel mean image.

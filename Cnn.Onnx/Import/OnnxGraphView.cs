@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Onnx;
 using static TorchSharp.torch;
 
-namespace Cnn.Transfer.Pretrained;
+namespace Cnn.Onnx.Import;
 
 /// <summary>The ONNX graph is not the one an importer expects: names the node, what was expected and what was found.</summary>
 public sealed class OnnxGraphMismatchException(string source, string? node, string message)

@@ -1,10 +1,10 @@
-using Cnn.Transfer.Pretrained;
+using Cnn.Onnx.Import;
 using Cnn.Zoo.Layers;
 using Cnn.Zoo.Models;
 using Onnx;
 using static TorchSharp.torch;
 
-namespace Cnn.Tests.Pretrained;
+namespace Cnn.Tests.Onnx.Import;
 
 /// <summary>The graph walk from ML.NET's ResNet18.onnx onto zoo ResNet [2, 2, 2, 3] keys, checked against ONNX Runtime.</summary>
 [TestClass]

@@ -1,10 +1,11 @@
 using Cnn.Zoo.IO;
 using System.Diagnostics;
+using Cnn.Transfer;
 using Cnn.Transfer.Catalog;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
-namespace Cnn.Transfer.Pretrained;
+namespace Cnn.Onnx.Import;
 
 /// <summary>
 /// The weights source of a <see cref="PretrainedBackbone"/>: the converted state dict, cached as safetensors in

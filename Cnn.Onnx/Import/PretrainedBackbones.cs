@@ -7,7 +7,7 @@ using Cnn.Zoo.Layers;
 using Cnn.Zoo.Models;
 using static TorchSharp.torch;
 
-namespace Cnn.Transfer.Pretrained;
+namespace Cnn.Onnx.Import;
 
 /// <summary>A pretrained backbone the zoo can build offline: what it is and where its weights come from.</summary>
 /// <param name="Name">Registry name, e.g. <c>resnet18_2223</c>.</param>
@@ -30,7 +30,7 @@ public sealed record PretrainedBackbone(string Name, string Description, ResNetC
 
 /// <summary>
 /// ImageNet-pretrained backbones as zoo models, built offline from weights that arrive with <c>dotnet restore</c>.
-/// Each is an entry of <see cref="WeightsCatalog.Default"/> whose source converts the ONNX graph (a few seconds, on
+/// Each is an entry of <see cref="Catalog"/> whose source converts the ONNX graph (a few seconds, on
 /// first use) and caches the converted state dict as safetensors (<see cref="ConvertedBackbone"/>). Converted models
 /// take torchvision-normalised RGB input (<see cref="InputConvention.TorchVision"/>), whatever the source network
 /// expected.
@@ -59,6 +59,12 @@ public static class PretrainedBackbones
     public static PretrainedBackbone Get(string name)
         => entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
            ?? throw new ArgumentException($"unknown pretrained backbone '{name}'; known: {string.Join(", ", entries.Select(e => e.Name))}");
+
+    static readonly Lazy<WeightsCatalog> withTorchVision = new(() => WeightsCatalog.Default.With(CatalogEntries));
+
+    /// <summary>torchvision's published weights (<see cref="WeightsCatalog.Default"/>) and these backbones: the catalog
+    /// the command line offers.</summary>
+    public static WeightsCatalog Catalog => withTorchVision.Value;
 
     /// <summary>
     /// The backbones as weights-catalog entries: the registry's ResNet builder with the backbone's stages (its
@@ -90,7 +96,7 @@ public static class PretrainedBackbones
         var backbone = Get(name);
         var cache = WeightsCache.FromEnvironment();
         if (cacheDir is not null) cache = cache with { ConvertedDirectory = cacheDir };
-        return WeightsCatalog.Default.Create(backbone.Name, WeightsName, numClasses, cache: cache, log: log).Model;
+        return Catalog.Create(backbone.Name, WeightsName, numClasses, cache: cache, log: log).Model;
     }
 
     /// <summary>

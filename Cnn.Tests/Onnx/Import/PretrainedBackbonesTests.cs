@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using Cnn.Transfer.Pretrained;
+using Cnn.Onnx.Import;
 using Cnn.Zoo.Models;
 using static TorchSharp.torch;
 
-namespace Cnn.Tests.Pretrained;
+namespace Cnn.Tests.Onnx.Import;
 
 /// <summary>
 /// resnet18_2223 end to end: conversion, input-convention fold, cache, and agreement with ML.NET's own ONNX pipeline.
