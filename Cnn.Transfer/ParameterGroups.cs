@@ -19,7 +19,7 @@ public static class ParameterGroups
     /// Frozen parameters are left out, so freeze first.
     /// </summary>
     /// <returns>Groups from the input side to the head; rates increase along the list.</returns>
-    public static IList<(IEnumerable<Parameter> Parameters, double LearningRate)> Discriminative(
+    public static IReadOnlyList<ParameterGroup> Discriminative(
         ZooModel model, double headLearningRate, double decayPerGroup, int groups)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -34,7 +34,7 @@ public static class ParameterGroups
         if (parameters.Count == 0)
             throw new InvalidOperationException($"{model.GetName()} has no trainable parameters; unfreeze some first");
         if (groups == 1)
-            return [(parameters.Select(p => p.parameter).ToList(), headLearningRate)];
+            return [new ParameterGroup(parameters.Select(p => p.parameter).ToList(), headLearningRate)];
 
         var map = LayerMap.Of(model);
         bool IsHead(string name) => map.Heads.Any(h => StateKeys.IsUnder(name, h));
@@ -80,29 +80,29 @@ public static class ParameterGroups
             for (int i = 0; i < take; i++) groupOfLayer[bodyLayers[index++]] = g;
         }
 
-        var result = new List<(IEnumerable<Parameter> Parameters, double LearningRate)>();
+        var result = new List<ParameterGroup>();
         for (int g = 0; g < bodyGroups; g++)
         {
             var members = parameters.Where(p => !IsHead(p.name) && groupOfLayer[layerOf[p.name]] == g).Select(p => p.parameter).ToList();
-            result.Add((members, headLearningRate * Math.Pow(decayPerGroup, bodyGroups - g)));
+            result.Add(new ParameterGroup(members, headLearningRate * Math.Pow(decayPerGroup, bodyGroups - g)));
         }
-        result.Add((head, headLearningRate));
+        result.Add(new ParameterGroup(head, headLearningRate));
         return result;
     }
 
     /// <summary>The groups as Adam parameter groups: <c>torch.optim.Adam(groups.ForAdam())</c>.</summary>
     public static IEnumerable<Adam.ParamGroup> ForAdam(
-        this IEnumerable<(IEnumerable<Parameter> Parameters, double LearningRate)> groups, double weightDecay = 0)
+        this IEnumerable<ParameterGroup> groups, double weightDecay = 0)
         => groups.Select(g => new Adam.ParamGroup(g.Parameters, lr: g.LearningRate, weight_decay: weightDecay)).ToList();
 
     /// <summary>The groups as AdamW parameter groups: <c>torch.optim.AdamW(groups.ForAdamW())</c>.</summary>
     public static IEnumerable<AdamW.ParamGroup> ForAdamW(
-        this IEnumerable<(IEnumerable<Parameter> Parameters, double LearningRate)> groups, double weightDecay = 0.01)
+        this IEnumerable<ParameterGroup> groups, double weightDecay = 0.01)
         => groups.Select(g => new AdamW.ParamGroup(g.Parameters, lr: g.LearningRate, weight_decay: weightDecay)).ToList();
 
     /// <summary>The groups as SGD parameter groups: <c>torch.optim.SGD(groups.ForSgd(), learningRate)</c>.</summary>
     public static IEnumerable<SGD.ParamGroup> ForSgd(
-        this IEnumerable<(IEnumerable<Parameter> Parameters, double LearningRate)> groups, double momentum = 0.9,
+        this IEnumerable<ParameterGroup> groups, double momentum = 0.9,
         double weightDecay = 0, bool nesterov = false)
         => groups.Select(g => new SGD.ParamGroup(g.Parameters, lr: g.LearningRate, momentum: momentum,
                                                  weight_decay: weightDecay, nesterov: nesterov)).ToList();

@@ -119,8 +119,7 @@ public static class FinetuneCommand
         if (unfreezeEpochs > 0)
         {
             Freezing.Unfreeze(model);
-            var groups = ParameterGroups.Discriminative(model, lowerLr, 0.5, 3)
-                .Select(g => new ParameterGroup(g.Parameters.ToList(), g.LearningRate));
+            var groups = ParameterGroups.Discriminative(model, lowerLr, 0.5, 3);
             var stage2 = new RunFolder(Path.Combine(run.Path, "unfrozen"));
             var config2 = config with { Epochs = unfreezeEpochs, LearningRate = lowerLr };
             Action<TorchSharp.torch.nn.Module, bool> mode = normStatistics == "keep"

@@ -1,13 +1,10 @@
+using Cnn.Transfer;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Cnn.Training.Training;
 
 public enum OptimizerKind { Sgd, Adam, AdamW }
-
-/// <summary>A set of parameters trained at their own base learning rate (discriminative fine-tuning).</summary>
-public sealed record ParameterGroup(IReadOnlyList<Parameter> Parameters, double LearningRate);
 
 /// <summary>Builds the optimizer from parameter groups; only parameters that require gradients are passed on.</summary>
 public static class OptimizerFactory
@@ -21,18 +18,13 @@ public static class OptimizerFactory
             .ToList();
         if (trainable.Count == 0)
             throw new InvalidOperationException("every parameter is frozen: nothing to train (unfreeze some layers)");
+        // Each group carries its own rate; the optimizer's default rate only fills groups that have none.
         double lr = trainable[0].LearningRate;
         return kind switch
         {
-            OptimizerKind.Sgd => optim.SGD(
-                trainable.Select(g => new SGD.ParamGroup(g.Parameters, g.LearningRate, momentum, 0, weightDecay, nesterov, false)),
-                lr, momentum, 0, weightDecay, nesterov),
-            OptimizerKind.Adam => optim.Adam(
-                trainable.Select(g => new Adam.ParamGroup(g.Parameters, g.LearningRate, 0.9, 0.999, 1e-8, weightDecay, false, false)),
-                lr, weight_decay: weightDecay),
-            OptimizerKind.AdamW => optim.AdamW(
-                trainable.Select(g => new AdamW.ParamGroup(g.Parameters, g.LearningRate, 0.9, 0.999, 1e-8, weightDecay, false, false)),
-                lr, weight_decay: weightDecay),
+            OptimizerKind.Sgd => optim.SGD(trainable.ForSgd(momentum, weightDecay, nesterov), lr, momentum, 0, weightDecay, nesterov),
+            OptimizerKind.Adam => optim.Adam(trainable.ForAdam(weightDecay), lr, weight_decay: weightDecay),
+            OptimizerKind.AdamW => optim.AdamW(trainable.ForAdamW(weightDecay), lr, weight_decay: weightDecay),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown optimizer"),
         };
     }
