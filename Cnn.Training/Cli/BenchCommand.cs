@@ -47,6 +47,7 @@ public static class BenchCommand
 
         torch.set_num_threads(threads);
         torch.manual_seed(0);
+        OneDnnGuard.Ensure();   // before TorchVision's port runs: it is no zoo model, so nothing else would apply it
         var settings = new BenchSettings(models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                                                .Select(BenchModel.Parse).ToList(),
                                          batch, threads, repeats, warmup, seconds, steps,
