@@ -45,9 +45,9 @@ public static class BenchCommand
         var unknown = skip.Except(["training", "loader", "memory"]).ToList();
         if (unknown.Count > 0) throw new UsageException($"--skip: expected training, loader or memory; found '{string.Join(", ", unknown)}'");
 
+        OneDnnGuard.Ensure();   // before any convolution (TorchVision's port is no zoo model, so nothing else would apply it)
         torch.set_num_threads(threads);
         torch.manual_seed(0);
-        OneDnnGuard.Ensure();   // before TorchVision's port runs: it is no zoo model, so nothing else would apply it
         var settings = new BenchSettings(models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                                                .Select(BenchModel.Parse).ToList(),
                                          batch, threads, repeats, warmup, seconds, steps,
@@ -69,7 +69,7 @@ public static class BenchCommand
             ["amx_bf16"] = cpu.AmxBf16,
             ["native_bf16"] = cpu.NativeBFloat16,
             ["cpuid_cache_topology"] = cpu.CacheTopology,
-            ["onednn"] = OneDnnGuard.DisabledBecause is null,
+            ["onednn"] = OneDnnGuard.Setting.ToString(),
         };
         var auto = PrecisionChoice.Resolve(InferencePrecision.Auto, cpu, new InputSpec(3, 224, 224, 32, 32));
         Console.WriteLine($"Benchmark on {machine["cpu"]}, {threads} threads, batch {batch}, median of {repeats} interleaved samples");
@@ -80,7 +80,7 @@ public static class BenchCommand
             _ => auto.Precision == InferencePrecision.BFloat16 ? "models with 64x64 or larger images (--precision auto)"
                                                                : $"none (--precision auto; for 224x224 images {auto.Reason})",
         }}");
-        if (OneDnnGuard.DisabledBecause is { } why) Console.WriteLine($"oneDNN: off ({why}); libtorch's rows use its reference convolutions");
+        if (OneDnnGuard.Ensure() is { } what) Console.WriteLine($"oneDNN: {what}");
         Console.WriteLine($"Run folder: {run.Path}");
         var runner = new BenchmarkRunner(settings, Console.WriteLine);
         runner.Run();

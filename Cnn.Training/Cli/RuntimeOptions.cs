@@ -20,9 +20,8 @@ public sealed class RuntimeOptions
         int threads = parse.GetValue(Threads);
         int seed = parse.GetValue(Seed);
         string device = parse.GetValue(Device)!;
+        if (OneDnnGuard.Ensure() is { } what) Console.Error.WriteLine($"note: {what} (CNNZOO_ONEDNN=default|avx|off; see the README's Known problems)");
         if (threads > 0) torch.set_num_threads(threads);
-        if (OneDnnGuard.Ensure() is { } why)
-            Console.Error.WriteLine($"note: libtorch's oneDNN kernels are off here ({why}); convolutions take its slower reference path. CNNZOO_ONEDNN=1 keeps them on.");
         torch.manual_seed(seed);
         try
         {

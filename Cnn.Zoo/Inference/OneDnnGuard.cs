@@ -3,37 +3,93 @@ using TorchSharp;
 
 namespace Cnn.Zoo.Inference;
 
+/// <summary>What <see cref="OneDnnGuard"/> did to libtorch's oneDNN (MKLDNN) kernels in this process.</summary>
+public enum OneDnnSetting
+{
+    /// <summary>libtorch's defaults: oneDNN picks the best kernels for the CPU.</summary>
+    Default,
+
+    /// <summary>oneDNN held to its AVX kernels (<c>ONEDNN_MAX_CPU_ISA=AVX</c>): right where the faster ones are not.</summary>
+    CappedToAvx,
+
+    /// <summary>oneDNN off (<c>torch.backends.mkldnn.enabled = False</c>): libtorch's own im2col + BLAS convolutions.</summary>
+    Off,
+}
+
 /// <summary>
-/// Turns libtorch's oneDNN (MKLDNN) kernels off on CPUs whose CPUID describes no caches, where they are wrong.
+/// Keeps libtorch's oneDNN kernels away from CPUs whose CPUID describes no caches, where they compute wrong results.
 /// </summary>
 /// <remarks>
 /// oneDNN sizes its convolution blocks from the cache sizes in CPUID (leaf 4, or 0x8000001D on AMD). Some virtual
-/// machines report none. There, measured with libtorch 2.10 on an AMD EPYC guest: fp32 convolutions came out 4-10% off
-/// (GoogLeNet's 3x3 branches at batch 2, channels-last ResNet-18), bf16 ones 40-60% off, and processes died of SIGFPE
-/// in oneDNN's 1x1 brgemm blocking (<c>brg_blocking_t::est_eff_1x1</c> divides by the cache size). libtorch then runs
-/// convolutions on its own im2col + BLAS path instead: slower, but right.
+/// machines report none. There, measured with libtorch 2.10 on an AMD EPYC guest: its AVX-512 fp32 convolutions came out
+/// 4-25% off a float64 reference (GoogLeNet's 24-channel 3x3 at batch 2, channels-last ResNet-18 and MobileNetV2), bf16
+/// ones 40-60% off, and with the ISA capped at AVX2 processes died of SIGFPE in the 1x1 brgemm blocking
+/// (<c>brg_blocking_t::est_eff_1x1</c>). Capped at AVX, every convolution agreed with float64 and nothing crashed, at
+/// 0.4-0.9x the (wrong) AVX-512 speed; with oneDNN off, libtorch's reference path was right but 2-15x slower still.
+/// So on such CPUs the guard caps oneDNN at AVX, before oneDNN first reads its setting.
 ///
-/// TorchSharp does not expose <c>torch.backends.mkldnn.enabled</c>, so this calls the same libtorch function PyTorch's
-/// setter does, <c>at::globalContext().setUserEnabledMkldnn(false)</c>, through its exported symbol. Setting the
-/// environment variable <c>CNNZOO_ONEDNN=1</c> keeps oneDNN on regardless (to measure, or on a fixed libtorch).
+/// The environment variable <c>CNNZOO_ONEDNN</c> overrides: <c>default</c> keeps libtorch's choice, <c>avx</c> caps
+/// on any CPU, <c>off</c> turns oneDNN off (through <c>at::globalContext().setUserEnabledMkldnn(false)</c>, the
+/// function PyTorch's <c>torch.backends.mkldnn.enabled</c> setter calls; TorchSharp does not expose it). A cap the user
+/// set in <c>ONEDNN_MAX_CPU_ISA</c> or <c>DNNL_MAX_CPU_ISA</c> is left alone.
 /// </remarks>
 public static class OneDnnGuard
 {
-    static readonly Lazy<string?> reason = new(Apply);
+    const string Override = "CNNZOO_ONEDNN";
+    static readonly string[] userCaps = ["ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"];
+    static readonly Lazy<(OneDnnSetting Setting, string? Reason)> applied = new(Apply);
 
-    /// <summary>Applies the guard once per process (later calls are free); returns why oneDNN is off, or null.</summary>
-    public static string? Ensure() => reason.Value;
+    /// <summary>Applies the guard once per process (later calls are free); returns what it changed and why, or null.</summary>
+    /// <remarks>Call it before the first convolution: oneDNN reads its instruction-set cap once. Every zoo model's
+    /// constructor calls it.</remarks>
+    public static string? Ensure() => applied.Value.Reason;
 
-    /// <summary>Why oneDNN was turned off in this process, or null when it is on.</summary>
-    public static string? DisabledBecause => reason.Value;
+    /// <summary>The setting in force in this process.</summary>
+    public static OneDnnSetting Setting => applied.Value.Setting;
 
     delegate IntPtr GlobalContext();
     delegate void SetEnabled(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
-    static string? Apply()
+    [DllImport("libc", EntryPoint = "setenv")]
+    static extern int SetNativeEnvironment(string name, string value, int overwrite);
+
+    static (OneDnnSetting, string?) Apply()
     {
-        if (CpuCapabilities.Current.CacheTopology) return null;
-        if (Environment.GetEnvironmentVariable("CNNZOO_ONEDNN") == "1") return null;
+        string requested = (Environment.GetEnvironmentVariable(Override) ?? "").Trim().ToLowerInvariant();
+        string? userCap = userCaps.Select(Environment.GetEnvironmentVariable).FirstOrDefault(v => !string.IsNullOrEmpty(v));
+        string why = $"{Override}={requested}";
+        if (requested is "")
+        {
+            if (CpuCapabilities.Current.CacheTopology || userCap is not null) return (OneDnnSetting.Default, null);
+            requested = "avx";
+            why = "this CPU's CPUID describes no caches, and oneDNN's faster kernels compute wrong results without them";
+        }
+        return requested switch
+        {
+            "default" => (OneDnnSetting.Default, null),
+            "avx" when CapToAvx() => (OneDnnSetting.CappedToAvx, $"oneDNN held to its AVX kernels: {why}"),
+            "avx" or "off" when TurnOff() => (OneDnnSetting.Off, $"oneDNN off, convolutions on libtorch's slower reference path: {why}"),
+            "avx" or "off" => (OneDnnSetting.Default, null),   // neither control reachable: nothing to do but keep the defaults
+            // Not an exception: this runs in a static constructor, where one would break every model for good.
+            _ => (OneDnnSetting.Default, $"{Override}: expected default, avx or off; found '{requested}', so libtorch's defaults are kept"),
+        };
+    }
+
+    /// <summary>Sets <c>ONEDNN_MAX_CPU_ISA=AVX</c> in the native environment, where oneDNN's getenv reads it.</summary>
+    static bool CapToAvx()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Environment.SetEnvironmentVariable("ONEDNN_MAX_CPU_ISA", "AVX");   // the process block, which Windows' getenv reads
+            return true;
+        }
+        // On Unix .NET keeps its own copy of the environment, so only libc's setenv reaches native code.
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return false;
+        return SetNativeEnvironment("ONEDNN_MAX_CPU_ISA", "AVX", 1) == 0;
+    }
+
+    static bool TurnOff()
+    {
         torch.InitializeDeviceType(DeviceType.CPU);   // TorchSharp loads libtorch; the library below is then already in the process
         var (library, contextSymbol, setterSymbol) = OperatingSystem.IsWindows()
             ? ("torch_cpu.dll", "?globalContext@at@@YAAEAVContext@1@XZ", "?setUserEnabledMkldnn@Context@at@@QEAAX_N@Z")
@@ -41,9 +97,9 @@ public static class OneDnnGuard
         if (!NativeLibrary.TryLoad(library, typeof(torch).Assembly, null, out var handle)
             || !NativeLibrary.TryGetExport(handle, contextSymbol, out var contextAddress)
             || !NativeLibrary.TryGetExport(handle, setterSymbol, out var setterAddress))
-            return null;   // a libtorch without these exports: nothing to do but keep its defaults
+            return false;
         var context = Marshal.GetDelegateForFunctionPointer<GlobalContext>(contextAddress)();
         Marshal.GetDelegateForFunctionPointer<SetEnabled>(setterAddress)(context, false);
-        return "this CPU's CPUID describes no caches, and libtorch's oneDNN kernels compute wrong results without them";
+        return true;
     }
 }
