@@ -31,13 +31,17 @@ public static class CliRunner
     /// <summary>Starts <c>cnnzoo</c> (the build beside the tests) as a child process with redirected output.</summary>
     public static Process Start(string workingDirectory, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // A test host started in the background by a non-interactive shell ignores SIGINT, and children inherit that
+        // (the runtime honours an ignore found at start-up, as nohup expects); env(1) restores Ctrl+C for the child.
+        bool restoreSigInt = OperatingSystem.IsLinux() && File.Exists("/usr/bin/env");
+        var start = new ProcessStartInfo(restoreSigInt ? "/usr/bin/env" : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (restoreSigInt) foreach (string a in new[] { "--default-signal=INT", "dotnet" }) start.ArgumentList.Add(a);
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cnnzoo.dll"));
         foreach (string a in args) start.ArgumentList.Add(a);
         return Process.Start(start) ?? throw new InvalidOperationException("could not start cnnzoo");
