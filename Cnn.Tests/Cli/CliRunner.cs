@@ -19,13 +19,32 @@ public static class CliRunner
             using var error = new StringWriter();
             Console.SetOut(output);
             Console.SetError(error);
-            try { return (Commands.Run(args), output.ToString(), error.ToString()); }
+            try
+            {
+                int code = Commands.Run(args);
+                return (code, output.ToString(), WithUnexpectedErrorLog(error.ToString()));
+            }
             finally
             {
                 Console.SetOut(previousOut);
                 Console.SetError(previousError);
             }
         }
+    }
+
+    /// <summary>
+    /// An unexpected error's message names its log; a test that fails on one then shows the stack trace that the console
+    /// rightly leaves out (the run folder, and with it the log, is gone once the test's temporary folder is deleted).
+    /// </summary>
+    static string WithUnexpectedErrorLog(string error)
+    {
+        const string marker = "please report it with the log: ";
+        int at = error.IndexOf(marker, StringComparison.Ordinal);
+        if (at < 0) return error;
+        string path = error[(at + marker.Length)..].Split('\n')[0].Trim();
+        if (!File.Exists(path)) return error;
+        string log = File.ReadAllText(path);
+        return $"{error}\n--- {path} (end) ---\n{log[Math.Max(0, log.Length - 8000)..]}";
     }
 
     /// <summary>Starts <c>cnnzoo</c> (the build beside the tests) as a child process with redirected output.</summary>
