@@ -1,7 +1,5 @@
 using System.CommandLine;
 using Cnn.Onnx;
-using Cnn.Transfer;
-using Cnn.Transfer.Catalog;
 using Cnn.Zoo;
 using Cnn.Zoo.Models;
 using TorchSharp;
@@ -62,20 +60,10 @@ public static class ExportCommand
         return (model, new OnnxExportOptions(ClassNames: classes, Preprocessing: preprocessing));
     }
 
+    /// <summary>The same model, weights and preprocessing predict and eval get for <c>--model --weights</c>.</summary>
     static (ZooModel Model, OnnxExportOptions Options) FromWeights(string modelName, string weights)
     {
-        var entry = ModelRegistry.Get(modelName);
-        if (File.Exists(weights))
-        {
-            var model = ModelRegistry.Create(entry.Name, entry.DefaultClasses);
-            Weights.Load(model, weights);
-            model.eval();
-            var preprocessing = model.Input.Channels == 3 ? Preprocessing.ImageNet : null;
-            return (model, new OnnxExportOptions(Preprocessing: preprocessing));
-        }
-        if (weights.Contains('/') || weights.Contains('\\') || Path.HasExtension(weights))
-            throw new FileNotFoundException($"--weights: {weights} not found (expected a .pt/.pth/.bin/.safetensors file or a published weights name)", weights);
-        var pretrained = PretrainedModel.Create(entry.Name, weights, log: Console.WriteLine);
+        var pretrained = PretrainedWeights.Load(modelName, weights, numClasses: null);
         pretrained.Model.eval();
         return (pretrained.Model, new OnnxExportOptions(ClassNames: pretrained.Categories, Preprocessing: pretrained.Preprocessing));
     }
