@@ -48,7 +48,10 @@ public static class CliRunner
     }
 
     /// <summary>Starts <c>cnnzoo</c> (the build beside the tests) as a child process with redirected output.</summary>
-    public static Process Start(string workingDirectory, params string[] args)
+    public static Process Start(string workingDirectory, params string[] args) => Start(workingDirectory, null, args);
+
+    /// <summary>The same, with <paramref name="environment"/> variables set for the child.</summary>
+    public static Process Start(string workingDirectory, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
         // A test host started in the background by a non-interactive shell ignores SIGINT, and children inherit that
         // (the runtime honours an ignore found at start-up, as nohup expects); env(1) restores Ctrl+C for the child.
@@ -60,6 +63,7 @@ public static class CliRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
         if (restoreSigInt) foreach (string a in new[] { "--default-signal=INT", "dotnet" }) start.ArgumentList.Add(a);
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cnnzoo.dll"));
         foreach (string a in args) start.ArgumentList.Add(a);
@@ -68,8 +72,13 @@ public static class CliRunner
 
     /// <summary>Runs a child process to the end; fails the test if it takes longer than <paramref name="timeout"/>.</summary>
     public static (int Code, string Output, string Error) RunProcess(string workingDirectory, TimeSpan timeout, params string[] args)
+        => RunProcess(workingDirectory, timeout, null, args);
+
+    /// <summary>The same, with <paramref name="environment"/> variables set for the child.</summary>
+    public static (int Code, string Output, string Error) RunProcess(string workingDirectory, TimeSpan timeout,
+                                                                     IReadOnlyDictionary<string, string>? environment, string[] args)
     {
-        using var process = Start(workingDirectory, args);
+        using var process = Start(workingDirectory, environment, args);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(timeout))

@@ -1,3 +1,4 @@
+using Cnn.Tests.Cli;
 using Cnn.Tests.Support;
 using Cnn.Zoo.Inference;
 using static TorchSharp.torch;
@@ -31,23 +32,13 @@ public sealed class OneDnnGuardTests
     public void TheOverrideIsObeyedAndSaidOnTheConsole(string value, string note)
     {
         // A child process: the setting is per process, and oneDNN reads its cap once.
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["CNNZOO_ONEDNN"] = value },
-        };
         string runs = new TempFolder("onednn-" + value).Path;
-        foreach (string a in new[] { System.IO.Path.Combine(AppContext.BaseDirectory, "cnnzoo.dll"), "train", "--epochs", "1", "--train-per-class", "20", "--out", runs })
-            start.ArgumentList.Add(a);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        string error = process.StandardError.ReadToEnd();
-        Assert.IsTrue(process.WaitForExit(TimeSpan.FromMinutes(2)));
-        Assert.AreEqual(0, process.ExitCode, error);
-        StringAssert.Contains(error, "note: " );
+        var (code, output, error) = CliRunner.RunProcess(runs, TimeSpan.FromMinutes(2), new Dictionary<string, string> { ["CNNZOO_ONEDNN"] = value },
+                                                         ["train", "--epochs", "1", "--train-per-class", "20", "--out", runs]);
+        Assert.AreEqual(0, code, error);
+        StringAssert.Contains(error, "note: ");
         StringAssert.Contains(error, note);
-        StringAssert.Contains(output.Result, "Done (Completed)");   // LeNet-5 trained either way
+        StringAssert.Contains(output, "Done (Completed)");   // LeNet-5 trained either way
     }
 
     [TestMethod]
