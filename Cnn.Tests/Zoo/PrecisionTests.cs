@@ -34,8 +34,7 @@ public sealed class PrecisionTests
     /// <see cref="OneDnnGuard"/> caps oneDNN at AVX, and under any ISA cap bf16 is emulated.
     /// </summary>
     static bool NativeBFloat16Here => CpuCapabilities.Current.UsableBFloat16 && OneDnnGuard.Setting == OneDnnSetting.Default
-                                      && Environment.GetEnvironmentVariable("DNNL_MAX_CPU_ISA") is null
-                                      && Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") is null;
+                                      && OneDnnGuard.UserCap is null;
 
     static long[] Batch(ZooModel m, int n)
         => m.Input.FixedSize ? [n, m.Input.Channels, m.Input.Height, m.Input.Width]

@@ -44,6 +44,10 @@ public static class OneDnnGuard
     /// constructor calls it.</remarks>
     public static string? Ensure() => applied.Value.Reason;
 
+    /// <summary>The instruction-set cap the user set for oneDNN (<c>ONEDNN_MAX_CPU_ISA</c>, or its older name
+    /// <c>DNNL_MAX_CPU_ISA</c>), which the guard leaves alone; null when there is none.</summary>
+    public static string? UserCap => userCaps.Select(Environment.GetEnvironmentVariable).FirstOrDefault(v => !string.IsNullOrEmpty(v));
+
     /// <summary>The setting in force in this process.</summary>
     public static OneDnnSetting Setting => applied.Value.Setting;
 
@@ -56,11 +60,10 @@ public static class OneDnnGuard
     static (OneDnnSetting, string?) Apply()
     {
         string requested = (Environment.GetEnvironmentVariable(Override) ?? "").Trim().ToLowerInvariant();
-        string? userCap = userCaps.Select(Environment.GetEnvironmentVariable).FirstOrDefault(v => !string.IsNullOrEmpty(v));
         string why = $"{Override}={requested}";
         if (requested is "")
         {
-            if (CpuCapabilities.Current.CacheTopology || userCap is not null) return (OneDnnSetting.Default, null);
+            if (CpuCapabilities.Current.CacheTopology || UserCap is not null) return (OneDnnSetting.Default, null);
             requested = "avx";
             why = "this CPU's CPUID describes no caches, and oneDNN's faster kernels compute wrong results without them";
         }
