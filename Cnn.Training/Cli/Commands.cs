@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using Cnn.Zoo.Runtime;
 
 namespace Cnn.Training.Cli;
 
@@ -23,6 +24,8 @@ public static class Commands
         session.Verb = parse.CommandResult.Command.Name;
         try
         {
+            // Every verb runs libtorch with the finalizer thread held between safe points (see NativeSafety).
+            using var safety = NativeSafety.Hold();
             // Ctrl+C is handled by the train verb itself (finish the step, save); the library must not kill the process.
             return parse.Invoke(new InvocationConfiguration
             {

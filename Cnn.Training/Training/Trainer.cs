@@ -4,6 +4,7 @@ using Cnn.Training.Reporting;
 using Cnn.Transfer;
 using Cnn.Zoo.Inference;
 using Cnn.Zoo.Models;
+using Cnn.Zoo.Runtime;
 using TorchSharp;
 using DataLoader = Cnn.Training.Data.DataLoader;
 using static TorchSharp.torch;
@@ -161,6 +162,7 @@ public sealed class Trainer
 
     (double Loss, long Correct) TrainStep(Batch batch)
     {
+        NativeSafety.SafePoint();
         using var scope = NewDisposeScope();
         var images = MemoryFormat.Arrange(batch.Images.to(device), config.Layout);
         var labels = batch.Labels.to(device);

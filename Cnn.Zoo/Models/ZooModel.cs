@@ -1,4 +1,5 @@
 using Cnn.Zoo.Inference;
+using Cnn.Zoo.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -124,6 +125,8 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
+        // Between two batches the caller is in no libtorch call: queued finalizers may run (NativeSafety).
+        NativeSafety.SafePoint();
         Input.Validate(x, GetName());
         using var scope = NewDisposeScope();
         return ForwardHead(ForwardFeatures(x)).MoveToOuterDisposeScope();
