@@ -1,4 +1,5 @@
 using Cnn.Zoo.Inference;
+using Cnn.Zoo.Runtime;
 
 namespace Cnn.Tests.Support;
 
@@ -11,5 +12,22 @@ public static class TestSetup
     {
         string? reason = OneDnnGuard.Ensure();
         if (reason is not null) context.WriteLine($"oneDNN off: {reason}");
+    }
+
+    static NativeSafety.Scope? hold;
+
+    /// <summary>
+    /// Tests call libtorch directly, as the CLI's verbs do, so each runs inside a hold as every verb does: the suite
+    /// then passes under continuous garbage collection (Cnn.GcTorture). Finalizers run between tests and at the safe
+    /// points inside them. MSTest may run a test on another thread than its initialiser, and runs one at a time.
+    /// </summary>
+    [GlobalTestInitialize]
+    public static void HoldFinalizers(TestContext context) => hold = NativeSafety.HoldAcrossThreads();
+
+    [GlobalTestCleanup]
+    public static void ReleaseFinalizers(TestContext context)
+    {
+        hold?.Dispose();
+        hold = null;
     }
 }

@@ -25,13 +25,20 @@ namespace Cnn.Zoo.Runtime;
 /// model's <c>forward</c> is a safe point, so a training loop needs nothing else. Holds nest and may be taken on
 /// several threads; a safe point only releases the finalizer when every open hold belongs to the calling thread
 /// (otherwise another thread might be inside libtorch), so with holds on several threads finalizers wait until the
-/// others close theirs. Inside a hold, never call <see cref="GC.WaitForPendingFinalizers"/>: it would wait forever.
+/// others close theirs (and an async loop whose steps resume on other threads gets its finalizers run when the hold
+/// closes). Inside a hold, never call <see cref="GC.WaitForPendingFinalizers"/>: it would wait forever.
+/// </para>
+/// <para>
+/// <c>CNNZOO_NATIVE_SAFETY=off</c> turns the mechanism off, for measuring its cost and showing the race; nothing else.
 /// </para>
 /// </summary>
 public static class NativeSafety
 {
     /// <summary>The shortest time between two safe points that release the finalizer thread.</summary>
     public static TimeSpan Interval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>False only where <c>CNNZOO_NATIVE_SAFETY=off</c>: holds and safe points then do nothing.</summary>
+    public static bool Enabled { get; } = Environment.GetEnvironmentVariable("CNNZOO_NATIVE_SAFETY") != "off";
 
     static readonly object sync = new();
     static readonly Dictionary<int, int> holdsByThread = [];
@@ -53,9 +60,20 @@ public static class NativeSafety
     /// Parks the finalizer thread until the returned scope is disposed (and between safe points). Returns once the
     /// thread is parked, so the first libtorch call after it is already safe.
     /// </summary>
-    public static Scope Hold()
+    public static Scope Hold() => Open(Environment.CurrentManagedThreadId);
+
+    /// <summary>
+    /// The same, for a host that hands libtorch work to one thread at a time but not always the same one (a test
+    /// framework, a job queue): this hold does not stop a safe point on another thread from releasing the finalizer.
+    /// Only where two threads never run libtorch at once.
+    /// </summary>
+    public static Scope HoldAcrossThreads() => Open(AnyThread);
+
+    const int AnyThread = 0;   // managed thread ids start at 1
+
+    static Scope Open(int thread)
     {
-        int thread = Environment.CurrentManagedThreadId;
+        if (!Enabled) return new Scope(Disabled);
         lock (sync)
         {
             holds++;
@@ -65,6 +83,8 @@ public static class NativeSafety
         }
         return new Scope(thread);
     }
+
+    const int Disabled = -1;
 
     /// <summary>
     /// A point where the calling thread is in no libtorch call: lets the finalizers queued since the last safe point
@@ -81,7 +101,8 @@ public static class NativeSafety
         int thread = Environment.CurrentManagedThreadId;
         lock (sync)
         {
-            if (holds == 0 || holdsByThread.GetValueOrDefault(thread) != holds) return;
+            // Every hold but those opened across threads must be this thread's: another might be inside libtorch.
+            if (holds == 0 || holdsByThread.GetValueOrDefault(thread) + holdsByThread.GetValueOrDefault(AnyThread) != holds) return;
             ReleaseFinalizerThread();
             ParkFinalizerThread();
             safePointsTaken++;
@@ -98,7 +119,7 @@ public static class NativeSafety
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref disposed, 1) == 1) return;
+            if (thread == Disabled || Interlocked.Exchange(ref disposed, 1) == 1) return;
             lock (sync)
             {
                 holds--;
@@ -109,7 +130,9 @@ public static class NativeSafety
     }
 
     // Lock held. Makes an unreachable Parker, collects generation 0 so the GC queues it for finalization, and waits
-    // until the finalizer thread has reached it: every finalizer queued before it has run, and none after it will.
+    // until the finalizer thread has reached it. Nothing queued by a later collection runs before it is released;
+    // something queued earlier may (the queue is not first-in first-out) and is then freed at a later safe point:
+    // it was unreachable before this safe point, so no libtorch call in progress can be reading it.
     static void ParkFinalizerThread()
     {
         long id = ++issued;
