@@ -153,7 +153,10 @@ public sealed class CommandLineTests
         Assert.AreEqual(0, eval.Code, eval.Output + eval.Error);
         StringAssert.Contains(eval.Output, "2000 images");
         StringAssert.Contains(eval.Output, $"top-1 {100 * validated:F2}%");
-        StringAssert.Contains(eval.Output, "Precision: fp32 (auto: fp32, because ", "the chosen precision and why");
+        StringAssert.Contains(eval.Output, "Precision: fp32 (fp32 as requested)", "fp32 by default, and said");
+        var auto = Run("eval", "--checkpoint", checkpoint, "--data", "mnist", "--precision", "auto");
+        Assert.AreEqual(0, auto.Code, auto.Output + auto.Error);
+        StringAssert.Contains(auto.Output, "Precision: fp32 (auto: fp32, because ", "auto says why it kept fp32 (LeNet-5's digits are small)");
 
         // eval refuses data whose classes are not the checkpoint's.
         var wrong = Run("eval", "--checkpoint", checkpoint, "--data", "fashion-mnist");

@@ -169,6 +169,23 @@ public sealed class OnnxExportTests
         AssertClose(ZooOutput(plain, x), Run(session, x), 1e-4, "folded, channels-last resnet18");
     }
 
+    /// <summary>On a CPU that computes bf16 natively, an optimised model is still float32 unless asked: its export is exact.</summary>
+    [TestMethod]
+    public void AModelOptimisedOnABFloat16CpuExportsFloat32Outputs()
+    {
+        var bf16Cpu = new CpuCapabilities(Avx512Bf16: true, AmxBf16: true, CacheTopology: true);
+        using var plain = ModelRegistry.Create("resnet18", 10);
+        using var folded = ModelRegistry.Create("resnet18", 10);
+        DeterministicWeights.Apply(plain);
+        DeterministicWeights.Apply(folded);
+        plain.eval();
+        using var optimized = InferenceModel.Optimize(folded, new InferenceOptions(Cpu: bf16Cpu));
+        Assert.AreEqual(InferencePrecision.Float32, optimized.Precision.Precision);
+        using var x = DeterministicWeights.Input(2, 3, 64, 64);
+        using var session = FullyOptimised(OnnxExport.ToBytes(optimized.Model, new OnnxExportOptions(64, 64)));
+        AssertClose(ZooOutput(plain, x), Run(session, x), 1e-4, "resnet18 optimised on a CPU with native bf16");
+    }
+
     [TestMethod]
     public void MetadataNamesTheModelItsClassesAndItsPreprocessing()
     {

@@ -168,6 +168,16 @@ public sealed class GradCamTests
     }
 
     [TestMethod]
+    public void ABFloat16ModelIsRefusedWithWhatToDoInstead()
+    {
+        using var lenet = ModelRegistry.Create("lenet5", 10);
+        using var bf16 = InferenceModel.Optimize(lenet, new InferenceOptions(Precision: InferencePrecision.BFloat16));
+        using var x = DeterministicWeights.Input(1, 1, 32, 32);
+        var refused = Assert.ThrowsExactly<ArgumentException>(() => GradCam.Compute(bf16.Model, x));
+        StringAssert.Contains(refused.Message, "Grad-CAM computes in float32; lenet5 has BFloat16 weights");
+    }
+
+    [TestMethod]
     public void WrongLayersAndClassesAreRefusedWithWhatIsAllowed()
     {
         using var model = ModelRegistry.Create("resnet18", 10);

@@ -82,7 +82,9 @@ public sealed class PrecisionTests
         DeterministicWeights.Apply(plain);
         DeterministicWeights.Apply(probed);
         using var fp32 = InferenceModel.Optimize(plain, new InferenceOptions(Precision: InferencePrecision.Float32));
-        using var auto = InferenceModel.Optimize(probed, new InferenceOptions(Cpu: CpuCapabilities.None));
+        using var calibration = DeterministicWeights.Input(2, 3, 64, 64);
+        using var auto = InferenceModel.Optimize(probed, new InferenceOptions(Precision: InferencePrecision.Auto, Cpu: CpuCapabilities.None,
+                                                                              Calibration: calibration));
 
         Assert.AreEqual(InferencePrecision.Float32, auto.Precision.Precision);
         StringAssert.Contains(auto.Precision.Reason, "no native bf16");
@@ -107,20 +109,90 @@ public sealed class PrecisionTests
     }
 
     [TestMethod]
-    public void AutoPicksBFloat16WhereTheCpuHasItAndTheImagesAreLarge()
+    public void TheDefaultIsFloat32EvenOnACpuThatClaimsNativeBFloat16()
     {
-        using var resnet = InferenceModel.Optimize(ModelRegistry.Create("resnet18", 10), new InferenceOptions(Cpu: WithAvx512Bf16));
-        Assert.AreEqual(InferencePrecision.BFloat16, resnet.Precision.Precision);
-        StringAssert.Contains(resnet.Precision.Reason, "natively");
-        StringAssert.Contains(resnet.Description, "bf16");
-        Assert.IsTrue(resnet.ChannelsLast, "bf16 runs channels-last, the layout oneDNN's bf16 kernels take");
+        foreach (var cpu in new[] { WithAvx512Bf16, new CpuCapabilities(false, AmxBf16: true), CpuCapabilities.None })
+        {
+            using var resnet = InferenceModel.Optimize(ModelRegistry.Create("resnet18", 10), new InferenceOptions(Cpu: cpu));
+            Assert.AreEqual(InferencePrecision.Float32, resnet.Precision.Precision, cpu.ToString());
+            Assert.IsTrue(resnet.Model.parameters().All(p => p.dtype == ScalarType.Float32), cpu.ToString());
+        }
+        using var plain = InferenceModel.Optimize(ModelRegistry.Create("resnet18", 10));
+        Assert.AreEqual(InferencePrecision.Float32, plain.Precision.Precision, "no options: float32 on this machine too");
+    }
 
-        using var lenet = InferenceModel.Optimize(ModelRegistry.Create("lenet5", 10), new InferenceOptions(Cpu: WithAvx512Bf16));
+    [TestMethod]
+    public void AutoWithoutCalibrationImagesStaysFloat32AndSaysSo()
+    {
+        using var resnet = InferenceModel.Optimize(ModelRegistry.Create("resnet18", 10),
+                                                   new InferenceOptions(Precision: InferencePrecision.Auto, Cpu: WithAvx512Bf16));
+        Assert.AreEqual(InferencePrecision.Float32, resnet.Precision.Precision);
+        StringAssert.Contains(resnet.Precision.Reason, "no calibration images");
+
+        using var lenet = InferenceModel.Optimize(ModelRegistry.Create("lenet5", 10),
+                                                  new InferenceOptions(Precision: InferencePrecision.Auto, Cpu: WithAvx512Bf16));
         Assert.AreEqual(InferencePrecision.Float32, lenet.Precision.Precision, "32x32 digits are too small for bf16 to pay");
         StringAssert.Contains(lenet.Precision.Reason, "too small");
 
         var amx = PrecisionChoice.Resolve(InferencePrecision.Auto, new CpuCapabilities(false, AmxBf16: true), new InputSpec(3, 224, 224, 32, 32));
-        Assert.AreEqual(InferencePrecision.BFloat16, amx.Precision);
+        Assert.AreEqual(InferencePrecision.BFloat16, amx.Precision, "AMX qualifies a CPU as well");
+    }
+
+    /// <summary>
+    /// A model bf16 cannot represent: its two classes' logits are 10 and 10 x (1 + 2^-10), which bf16's 8 significant
+    /// bits round to the same value, so bf16 ties (argmax: class 0) where fp32 picks class 1, whatever the body's
+    /// kernels compute (the classifier ignores the features). auto must refuse, say why, and leave exact fp32 weights.
+    /// </summary>
+    [TestMethod]
+    public void AutoRefusesBFloat16ForAModelWhoseCalibrationDisagrees()
+    {
+        ZooModel Build()
+        {
+            var model = ModelRegistry.Create("resnet18", 2, ModelOptions.Parse(["layers=1,1,1,1"]));
+            DeterministicWeights.Apply(model);
+            var fc = model.modules().OfType<TorchSharp.Modules.Linear>().Last();
+            using var _ = no_grad();
+            fc.weight!.zero_();
+            fc.bias!.copy_(tensor(new[] { 10f, 10f * (1 + 1f / 1024) }));
+            return model;
+        }
+        using var plain = Build();
+        plain.eval();
+        using var x = DeterministicWeights.Input(4, 3, 32, 32);
+        Tensor expected;
+        using (no_grad()) expected = plain.call(x);
+        using var _ = expected;
+
+        using var auto = InferenceModel.Optimize(Build(), new InferenceOptions(Precision: InferencePrecision.Auto, Cpu: WithAvx512Bf16, Calibration: x));
+
+        Assert.AreEqual(InferencePrecision.Float32, auto.Precision.Precision, auto.Precision.Reason);
+        StringAssert.Contains(auto.Precision.Reason, "top-1 changed on 4 of 4 calibration images");
+        StringAssert.Contains(Cnn.Training.Cli.PrecisionOption.Describe(auto), "Precision: fp32 (auto: fp32, because bf16 failed");
+        Assert.IsTrue(auto.Model.parameters().All(p => p.dtype == ScalarType.Float32), "every weight is float32 again");
+        using var actual = auto.call(x);
+        Assert.IsTrue(actual.argmax(1).eq(1).all().item<bool>(), "fp32 picks class 1");
+        double error = (actual - expected).abs().max().item<float>();
+        Assert.IsTrue(error < 1e-5, $"the reverted model computes the plain fp32 model's logits (off by {error:G3})");
+    }
+
+    [TestMethod]
+    public void TheCalibrationVerdictNamesWhatFailed()
+    {
+        using var fp32 = tensor(new[,] { { 1f, 2f, 0f }, { 3f, 0f, 1f } });
+        using var close = tensor(new[,] { { 1.01f, 2f, 0f }, { 3f, 0.02f, 1f } });
+        using var swapped = tensor(new[,] { { 2f, 1f, 0f }, { 3f, 0f, 1f } });
+        using var drifted = tensor(new[,] { { 1f, 2.5f, 0f }, { 3f, 0f, 1f } });
+
+        var pass = PrecisionCalibration.Judge(fp32, close);
+        Assert.IsTrue(pass.Passed, pass.ToString());
+        Assert.AreEqual("top-1 agrees on 2 of 2 calibration images, logits within 0.7% of the fp32 scale (allowed 3%)", pass.ToString());
+        var top1 = PrecisionCalibration.Judge(fp32, swapped);
+        Assert.IsFalse(top1.Passed);
+        Assert.AreEqual(1, top1.TopOneChanged);
+        var scale = PrecisionCalibration.Judge(fp32, drifted);
+        Assert.IsFalse(scale.Passed, "the top-1 agrees, but a logit moved 1/6 of the scale");
+        StringAssert.Contains(scale.ToString(), "16.7%");
+        Assert.ThrowsExactly<ArgumentException>(() => PrecisionCalibration.Judge(fp32, fp32[0]));
     }
 
     [TestMethod]

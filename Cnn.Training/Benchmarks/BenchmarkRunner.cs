@@ -165,15 +165,19 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         plain.eval();
         var reference = Reference(spec, plain, out string note);
         reference?.eval();
+        using var x = torch.randn(shape);
         var fp32 = InferenceModel.Optimize(Copy(spec, plain), new InferenceOptions(Precision: InferencePrecision.Float32));
-        var bf16Choice = PrecisionChoice.Resolve(settings.Precision, CpuCapabilities.Current, plain.Input);
-        var bf16 = bf16Choice.Precision == InferencePrecision.BFloat16
-            ? InferenceModel.Optimize(Copy(spec, plain), new InferenceOptions(Precision: InferencePrecision.BFloat16))
-            : null;
+        // auto: the same proof the verbs ask of bf16 (PrecisionCalibration), on this benchmark's batch.
+        var bf16Candidate = settings.Precision == InferencePrecision.Float32
+            ? null
+            : InferenceModel.Optimize(Copy(spec, plain), new InferenceOptions(Precision: settings.Precision, Calibration: x));
+        var bf16Choice = bf16Candidate?.Precision
+                         ?? new PrecisionChoice(InferencePrecision.Float32, "fp32 as requested: no bf16 row");
+        var bf16 = bf16Choice.Precision == InferencePrecision.BFloat16 ? bf16Candidate : null;
+        if (bf16 is null) bf16Candidate?.Dispose();
         // The same weights exported to ONNX and run by ONNX Runtime (float32, its own kernels, the same thread count).
         var ort = OnnxRuntimeModel.Create(Copy(spec, plain), new OnnxRuntimeOptions(Threads: settings.Threads),
                                           new OnnxExportOptions((int)shape[2], (int)shape[3]));
-        using var x = torch.randn(shape);
         int images = (int)shape[0];
 
         var cases = new List<TimedCase>

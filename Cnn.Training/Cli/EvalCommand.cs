@@ -61,8 +61,15 @@ public static class EvalCommand
                 transform = DataSetup.Pipeline(test.Load(0), trained.Input, pretrained.Preprocessing, augment: false).Eval;
                 size = pretrained.Preprocessing.CropSize;
             }
-            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision));
-            var result = Trainer.Evaluate(optimized, new DataLoader(test, transform, parse.GetValue(batchSize), false, seed), device, trained.NumClasses);
+            var loader = new DataLoader(test, transform, parse.GetValue(batchSize), false, seed);
+            // auto proves bf16 on the user's own images: the first eight of the evaluation set.
+            TorchSharp.torch.Tensor Calibration()
+            {
+                using var first = new DataLoader(test, transform, Math.Min(8, test.Count), false, seed, workers: 0).Epoch(0).First();
+                return first.Images.clone().to(device).DetachFromDisposeScope();
+            }
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision), Calibration);
+            var result = Trainer.Evaluate(optimized, loader, device, trained.NumClasses);
             Console.WriteLine($"{described} on {source}: {result.Samples} images, loss {result.Loss:F4}, top-1 {100 * result.Top1:F2}%, top-5 {100 * result.Top5:F2}%");
             // A 1000 x 1000 matrix (ImageNet weights) helps nobody on a console.
             if (path is not null || classes.Count <= 30) Console.WriteLine(Reports.ConfusionText(result.Confusion, classes));

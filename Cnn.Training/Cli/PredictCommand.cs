@@ -53,13 +53,23 @@ public static class PredictCommand
                 transformFor = image => DataSetup.Pipeline(image, pretrained.Model.Input, pretrained.Preprocessing, augment: false).Eval;
                 size = pretrained.Preprocessing.CropSize;
             }
-            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision));
-            foreach (string file in files)
+            Tensor Input(string file)
             {
                 var image = ImageCodec.Decode(file, trained.Input.Channels);
                 var x = transformFor(image).Apply(image, new Random(0));
+                return torch.tensor(x.Pixels, [1, x.Channels, x.Height, x.Width]).to(device);
+            }
+            // auto proves bf16 on the user's own images (the first eight).
+            Tensor Calibration()
+            {
                 using var scope = NewDisposeScope();
-                var input = torch.tensor(x.Pixels, [1, x.Channels, x.Height, x.Width]).to(device);
+                return torch.cat(files.Take(8).Select(Input).ToList(), 0).MoveToOuterDisposeScope();
+            }
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision), Calibration);
+            foreach (string file in files)
+            {
+                using var scope = NewDisposeScope();
+                var input = Input(file);
                 var probabilities = nn.functional.softmax(optimized.call(input), 1)[0].cpu();
                 var (values, indexes) = probabilities.topk(Math.Min(parse.GetValue(top), trained.NumClasses));
                 Console.WriteLine(file);

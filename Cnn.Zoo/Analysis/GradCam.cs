@@ -32,6 +32,11 @@ public static class GradCam
         ArgumentNullException.ThrowIfNull(images);
         string modelName = model.GetName();
         model.Input.Validate(images, modelName);
+        // Grad-CAM computes in float32 (or float64): a bf16 model's rounded weights and gradients would give another map
+        // than the one its float32 weights stand for, and its layers refuse float32 images.
+        if (model.parameters().FirstOrDefault(p => p.dtype is ScalarType.BFloat16 or ScalarType.Float16) is { } rounded)
+            throw new ArgumentException($"Grad-CAM computes in float32; {modelName} has {rounded.dtype} weights. Optimise it " +
+                                        "with InferencePrecision.Float32 (the default) or explain the plain model");
         if (targetClass is int wanted && (wanted < 0 || wanted >= model.NumClasses))
             throw new ArgumentOutOfRangeException(nameof(targetClass), wanted,
                 $"{modelName} has {model.NumClasses} classes; expected a class index from 0 to {model.NumClasses - 1}");

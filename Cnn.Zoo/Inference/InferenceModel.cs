@@ -4,20 +4,25 @@ using static TorchSharp.torch;
 
 namespace Cnn.Zoo.Inference;
 
-/// <summary>Which optimisations <see cref="InferenceModel.Optimize"/> applies; all are on by default.</summary>
+/// <summary>Which optimisations <see cref="InferenceModel.Optimize"/> applies. By default: every one that keeps float32's answers.</summary>
 /// <param name="FoldBatchNorm">Fold batch norms into the preceding convolutions (<see cref="BatchNormFolding"/>).</param>
 /// <param name="Layout">Convolution weights and each input batch in channels-last layout (<see cref="MemoryFormat"/>);
 /// Auto decides from the model's standard input size.</param>
 /// <param name="InferenceMode">Run under <c>torch.inference_mode()</c>: no autograd records, no version counters.</param>
-/// <param name="Precision">The number format of weights and activations (<see cref="PrecisionChoice.Resolve"/>); Auto
-/// picks bfloat16 only where the CPU computes it natively.</param>
+/// <param name="Precision">The number format of weights and activations. Float32 by default, on every machine; BFloat16
+/// only when asked for, or with Auto when the CPU computes it natively and <paramref name="Calibration"/> proves it
+/// for this model (<see cref="PrecisionCalibration"/>).</param>
 /// <param name="Cpu">What the CPU can do, for resolving Auto; null means <see cref="CpuCapabilities.Current"/>.</param>
+/// <param name="Calibration">Images (N x C x H x W, float32, preprocessed as the model expects) on which Auto checks
+/// bf16 against fp32; without them Auto stays float32.</param>
+/// <param name="CalibrationTolerance">Largest logit change Auto accepts, as a share of the fp32 logit scale.</param>
 public sealed record InferenceOptions(bool FoldBatchNorm = true, MemoryLayout Layout = MemoryLayout.Auto, bool InferenceMode = true,
-                                      InferencePrecision Precision = InferencePrecision.Auto, CpuCapabilities? Cpu = null);
+                                      InferencePrecision Precision = InferencePrecision.Float32, CpuCapabilities? Cpu = null,
+                                      Tensor? Calibration = null, double CalibrationTolerance = PrecisionCalibration.DefaultTolerance);
 
 /// <summary>
 /// A zoo model prepared for prediction only: batch norms folded, channels-last layout, inference mode, and bfloat16
-/// where the CPU computes it natively. Inputs and outputs are float32 whatever the precision inside. In float32 the
+/// where the caller asks for it (or for Auto, proven on calibration images). Inputs and outputs are float32 whatever the precision inside. In float32 the
 /// outputs equal the plain eval-mode model's to float rounding; in bfloat16 they are within about 1% of the output scale. The wrapped model is changed in place and can no
 /// longer be trained (its <c>train()</c> throws); load a fresh copy to train again.
 /// </summary>
@@ -69,14 +74,24 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Prepares <paramref name="model"/> for inference in place and wraps it. Batch norms are folded in float32 before
-    /// any cast to bfloat16, so the folded weights are rounded once, not computed from rounded statistics.
+    /// any cast to bfloat16, so the folded weights are rounded once, not computed from rounded statistics. With
+    /// <see cref="InferencePrecision.Auto"/> on a CPU that qualifies, bf16 is tried on the calibration images and kept
+    /// only if it passes (<see cref="PrecisionCalibration"/>); otherwise the model goes back to its float32 weights.
     /// </summary>
     public static InferenceModel Optimize(ZooModel model, InferenceOptions? options = null)
     {
         options ??= new InferenceOptions();
-        var precision = PrecisionChoice.Resolve(options.Precision, options.Cpu ?? CpuCapabilities.Current, model.Input,
+        var cpu = options.Cpu ?? CpuCapabilities.Current;
+        var precision = PrecisionChoice.Resolve(options.Precision, cpu, model.Input,
                                                 onCpu: model.parameters().All(p => p.device_type == DeviceType.CPU));
+        bool prove = options.Precision == InferencePrecision.Auto && precision.Precision == InferencePrecision.BFloat16;
+        if (prove && options.Calibration is null)
+        {
+            precision = new(InferencePrecision.Float32, "auto: fp32, because no calibration images were given to prove bf16 for this model");
+            prove = false;
+        }
         model.eval();
+        using var reference = prove ? Run(model, options.Calibration!, bfloat16: false, channelsLast: false, options.InferenceMode) : null;
         foreach (var parameter in model.parameters()) parameter.requires_grad = false;
         int folded = 0;
         if (options.FoldBatchNorm)
@@ -84,14 +99,38 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
             folded = BatchNormFolding.Fold(model);
             model.MarkInferenceOnly();
         }
+        var float32 = prove ? model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone()) : null;
         bool bfloat16 = precision.Precision == InferencePrecision.BFloat16;
-        if (bfloat16) ToBFloat16(model);
+        var casts = bfloat16 ? ToBFloat16(model) : [];
         // oneDNN's bf16 convolutions take NHWC directly; in NCHW it reorders around every layer, and on AMD Zen 5 its
         // NCHW bf16 kernel returned wrong values for output-channel counts that are not multiples of 16 (measured).
         bool channelsLast = bfloat16 && options.Layout == MemoryLayout.Auto
                             || MemoryFormat.UsesChannelsLast(options.Layout, model.Input.Height, model.Input.Width);
         if (channelsLast) MemoryFormat.ConvertConvolutionWeights(model);
+        if (prove)
+        {
+            PrecisionCalibration verdict;
+            using (var candidate = Run(model, options.Calibration!, bfloat16: true, channelsLast, options.InferenceMode))
+                verdict = PrecisionCalibration.Judge(reference!, candidate, options.CalibrationTolerance);
+            if (verdict.Passed)
+                precision = new(InferencePrecision.BFloat16, $"auto: bf16, because this CPU computes it natively ({cpu}) and, for this model, {verdict}");
+            else
+            {
+                BackToFloat32(model, casts, float32!);
+                precision = new(InferencePrecision.Float32, $"auto: fp32, because bf16 failed its check for this model: {verdict}");
+            }
+            foreach (var tensor in float32!.Values) tensor.Dispose();
+        }
         return new InferenceModel(model, options, precision, channelsLast, folded);
+    }
+
+    /// <summary>Undoes <see cref="ToBFloat16"/>: float32 again, with the exact float32 values it had before the cast.</summary>
+    static void BackToFloat32(ZooModel model, IEnumerable<HookRemover> casts, Dictionary<string, Tensor> float32)
+    {
+        foreach (var cast in casts) cast.remove();
+        model.to(ScalarType.Float32);
+        using var _ = no_grad();
+        foreach (var (key, tensor) in model.state_dict()) tensor.copy_(float32[key]);
     }
 
     /// <summary>
@@ -100,26 +139,31 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
     /// for them returned values off by up to 90% of the output scale on AMD Zen 5 (measured, 6 output channels).
     /// They stay float32 between two casts made by forward hooks, so the module tree and its names are unchanged.
     /// </summary>
-    static void ToBFloat16(ZooModel model)
+    /// <returns>The hooks that cast around the float32 convolutions, for <see cref="BackToFloat32"/>.</returns>
+    static List<HookRemover> ToBFloat16(ZooModel model)
     {
         model.to(ScalarType.BFloat16);
+        var casts = new List<HookRemover>();
         foreach (var conv in model.modules().OfType<TorchSharp.Modules.Conv2d>().Where(c => c.in_channels == 1))
         {
             conv.to(ScalarType.Float32);
-            conv.register_forward_pre_hook((_, input) => input.to(ScalarType.Float32));
-            conv.register_forward_hook((_, _, output) => output.to(ScalarType.BFloat16));
+            casts.Add(conv.register_forward_pre_hook((_, input) => input.to(ScalarType.Float32)));
+            casts.Add(conv.register_forward_hook((_, _, output) => output.to(ScalarType.BFloat16)));
         }
+        return casts;
     }
 
     /// <summary>Float32 images in, float32 outputs out, whatever the precision inside.</summary>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Run(model, x, BFloat16, ChannelsLast, Options.InferenceMode);
+
+    static Tensor Run(ZooModel model, Tensor x, bool bfloat16, bool channelsLast, bool inferenceMode)
     {
-        using var mode = Options.InferenceMode ? inference_mode() : no_grad();
+        using var mode = inferenceMode ? inference_mode() : no_grad();
         using var scope = NewDisposeScope();
-        var input = BFloat16 ? x.to(ScalarType.BFloat16) : x;
-        if (ChannelsLast) input = MemoryFormat.ToChannelsLast(input);
+        var input = bfloat16 ? x.to(ScalarType.BFloat16) : x;
+        if (channelsLast) input = MemoryFormat.ToChannelsLast(input);
         var output = model.call(input);
-        return (BFloat16 ? output.to(ScalarType.Float32) : output).MoveToOuterDisposeScope();
+        return (bfloat16 ? output.to(ScalarType.Float32) : output).MoveToOuterDisposeScope();
     }
 
     public override void train(bool on = true)

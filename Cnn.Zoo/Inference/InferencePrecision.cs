@@ -4,8 +4,9 @@ namespace Cnn.Zoo.Inference;
 public enum InferencePrecision
 {
     /// <summary>
-    /// bfloat16 where the CPU computes it natively (<see cref="CpuCapabilities.NativeBFloat16"/>), float32 elsewhere:
-    /// emulated bfloat16 is slower than float32, so it is never chosen automatically.
+    /// bfloat16 where the CPU computes it natively (<see cref="CpuCapabilities.NativeBFloat16"/>), oneDNN can trust
+    /// its kernels, and calibration images prove it for the model at hand (<see cref="PrecisionCalibration"/>);
+    /// float32 everywhere else. Never a default: the caller chooses it.
     /// </summary>
     Auto,
     /// <summary>Single precision: the outputs equal the plain model's to float rounding.</summary>

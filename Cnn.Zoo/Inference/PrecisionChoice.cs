@@ -11,7 +11,8 @@ public sealed record PrecisionChoice(InferencePrecision Precision, string Reason
     /// Auto picks bfloat16 only where the CPU computes it natively, describes its caches (oneDNN's kernels need them;
     /// see <see cref="CpuCapabilities.CacheTopology"/>), and the model's standard images are at least 64 x 64
     /// (<see cref="MemoryFormat.ChannelsLastPays"/>): bfloat16 pays in oneDNN's large convolution kernels, while for
-    /// LeNet-5's 32 x 32 digits the casts cost more than they save (measured: 0.5-0.8x of fp32's images/s).
+    /// LeNet-5's 32 x 32 digits the casts cost more than they save (measured: 0.5-0.8x of fp32's images/s). Where it
+    /// picks bf16, that is only a candidate: <see cref="InferenceModel.Optimize"/> still proves it on calibration images.
     /// </summary>
     public static PrecisionChoice Resolve(InferencePrecision requested, CpuCapabilities cpu, InputSpec input, bool onCpu = true)
     {
@@ -33,7 +34,7 @@ public sealed record PrecisionChoice(InferencePrecision Precision, string Reason
                 "oneDNN's bf16 kernels then return wrong values or crash"),
             _ when !large => new(InferencePrecision.Float32,
                 $"auto: fp32, because {input.Height}x{input.Width} images are too small for bf16 to pay (it does from 64x64)"),
-            _ => new(InferencePrecision.BFloat16, $"auto: bf16, because this CPU computes it natively ({cpu})"),
+            _ => new(InferencePrecision.BFloat16, $"auto: bf16 if calibration proves it, because this CPU computes it natively ({cpu})"),
         };
     }
 
