@@ -10,6 +10,7 @@ public static class TestSetup
     [AssemblyInitialize]
     public static void Initialize(TestContext context)
     {
+        NativeEnvironment.EnsurePassiveOpenMpWaits();
         string? reason = OneDnnGuard.Ensure();
         if (reason is not null) context.WriteLine($"oneDNN off: {reason}");
     }

@@ -6,6 +6,7 @@ using Cnn.Training.Training;
 using Cnn.Zoo;
 using Cnn.Zoo.Analysis;
 using Cnn.Zoo.Inference;
+using Cnn.Zoo.Runtime;
 using Cnn.Zoo.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -132,7 +133,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
     /// <paramref name="note"/>, the others <paramref name="caseNote"/>'s.
     /// </summary>
     void Record(string section, BenchModel spec, IReadOnlyList<TimedCase> cases, double flopsPerImage, string note,
-                Func<string, string> variantName, Func<string, string>? caseNote = null)
+                Func<string, string> variantName, Func<string, IReadOnlyDictionary<string, double>, string>? caseNote = null)
     {
         const string reference = "torchvision port";
         log($"{section} {spec.Label}: {string.Join(", ", cases.Select(c => c.Name))}");
@@ -142,7 +143,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
             double? ratio = timing.TryGetValue(reference, out double port) ? timing[c.Name] / port : null;
             double gflops = timing[c.Name] * flopsPerImage / 1e9;
             rows.Add(new(section, spec.Label, variantName(c.Name), c.Images, timing[c.Name], ratio, gflops, gflops / ceilingGflops,
-                         c.Name == reference ? note : caseNote?.Invoke(c.Name) ?? ""));
+                         c.Name == reference ? note : caseNote?.Invoke(c.Name, timing) ?? ""));
         }
         Print(section, spec.Label);
     }
@@ -201,7 +202,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
                    "onnx runtime" => $"onnx runtime (fp32 export, {settings.Threads} threads)",
                    _ => name,
                },
-               name => agreement.GetValueOrDefault(name, ""));
+               (name, _) => agreement.GetValueOrDefault(name, ""));
         plain.Dispose();
         fp32.Dispose();
         bf16?.Dispose();
@@ -250,15 +251,27 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
             };
         }
 
+        // NativeSafety's cost: the same steps with the finalizer thread held throughout and no safe point taken.
+        var zooStep = Step(zoo, x);
+        void WithoutSafePoints()
+        {
+            var interval = NativeSafety.Interval;
+            NativeSafety.Interval = TimeSpan.MaxValue;
+            try { zooStep(); }
+            finally { NativeSafety.Interval = interval; }
+        }
+        const string noSafePoints = "zoo, no safe points (NativeSafety's cost)";
         var cases = new List<TimedCase>
         {
-            new("zoo", Step(zoo, x), images),
+            new("zoo", zooStep, images),
             new("zoo, channels-last batches" + (auto ? " (Trainer default here)" : ""), Step(channelsLast, xLast), images),
+            new(noSafePoints, WithoutSafePoints, images),
         };
         if (reference is not null) cases.Add(new("torchvision port", Step(reference, x), images));
         // Forward + backward + SGD step; the backward pass costs about twice the forward.
-        Record("training", spec, cases, 6 * macs, note, name => name == "zoo" && !auto ? "zoo (Trainer default here)" : name);
-        rows.Add(new("memory", spec.Label, "RSS MB while training (steady, after the timed steps)", images,
+        Record("training", spec, cases, 6 * macs, note, name => name == "zoo" && !auto ? "zoo (Trainer default here)" : name,
+               (name, timing) => name != noSafePoints ? "" : string.Create(CultureInfo.InvariantCulture,
+                   $"zoo with safe points (the default: one per {NativeSafety.Interval.TotalMilliseconds:0} ms at most) runs at {timing["zoo"] / timing[noSafePoints]:0.000}x of this"));        rows.Add(new("memory", spec.Label, "RSS MB while training (steady, after the timed steps)", images,
                      ResidentMemory.CurrentMegabytes(), null, null, null));
         zoo.Dispose();
         channelsLast.Dispose();

@@ -15,6 +15,7 @@ public static class Commands
     /// <summary>Runs <c>cnnzoo</c> with <paramref name="argv"/>; with no verb it trains (LeNet-5 on the shipped MNIST).</summary>
     public static int Run(string[] argv)
     {
+        NativeEnvironment.EnsurePassiveOpenMpWaits();   // before libtorch loads: libgomp reads it once
         var session = new CliSession(argv);
         var root = Root(session);
         var parse = root.Parse(WithDefaultVerb(argv));

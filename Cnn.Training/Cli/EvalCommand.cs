@@ -28,7 +28,9 @@ public static class EvalCommand
         {
             var (path, modelName, weightsName) = weightsSource.Read(parse, "eval");
             var (device, seed) = runtime.Apply(parse);
-            var (_, test, source) = DataSetup.Load(parse.GetValue(data)!, 0.2, seed, BadDataPolicy.Skip);
+            // A checkpoint says which data it trained on and how it was split: eval scores exactly the held-out part.
+            var split = path is null ? null : Checkpoint.ReadInfo(path).Split;
+            var (test, source) = DataSetup.LoadForEvaluation(parse.GetValue(data)!, split, BadDataPolicy.Skip);
             ZooModel trained;
             ITransform transform;
             string described;

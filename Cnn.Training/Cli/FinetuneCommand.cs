@@ -17,6 +17,9 @@ namespace Cnn.Training.Cli;
 /// </summary>
 public static class FinetuneCommand
 {
+    /// <summary>Share of an image folder held out for validation (recorded in the checkpoint for eval).</summary>
+    const double HeldOut = 0.2;
+
     sealed class Options
     {
         public readonly Option<string> Weights = CliOptions.Text("--weights", "builtin",
@@ -70,7 +73,7 @@ public static class FinetuneCommand
         var (device, seed) = o.Runtime.Apply(parse);
         PretrainedWeights.Check(modelName, weightsName);
 
-        var (trainSet, testSet, source) = DataSetup.Load(data, 0.2, seed, BadDataPolicy.Fail);
+        var (trainSet, testSet, source) = DataSetup.Load(data, HeldOut, seed, BadDataPolicy.Fail);
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
         int classes = trainSet.Classes.Count;
         var pretrained = PretrainedWeights.Load(modelName, weightsName, classes);
@@ -104,6 +107,7 @@ public static class FinetuneCommand
         {
             Model = pretrained.Architecture, ModelOptions = pretrained.ModelOptions, NumClasses = classes, Classes = trainSet.Classes,
             InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std, EvalResize = evalResize,
+            Split = new DataSplit(DataSplit.Identify(data), HeldOut, seed),
         };
         var run = RunFolder.Create(parse.GetValue(o.Out)!, modelName);
         session.RunFolder = run.Path;

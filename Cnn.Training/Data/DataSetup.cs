@@ -27,6 +27,38 @@ public static class DataSetup
     public static (IImageDataset Train, IImageDataset Test, string Source) Load(string data, double validation, int seed,
                                                                              BadDataPolicy policy)
     {
+        var (folder, sets, source) = Open(data);
+        if (sets is var (train, test)) return (train, test, source);
+        var all = Datasets.ImageFolder(folder, policy);
+        var (t, v) = Datasets.Split(all, validation, seed);
+        return (t, v, $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, {validation:P0} held out{LeftOut(all, folder)})");
+    }
+
+    /// <summary>
+    /// The images <c>eval</c> scores: the test set of IDX or CIFAR-10 data; for an image folder, the held-out part of
+    /// the split recorded in the checkpoint when it is the folder the model trained on (<paramref name="trainedOn"/>),
+    /// and every image otherwise. The source line says which.
+    /// </summary>
+    public static (IImageDataset Test, string Source) LoadForEvaluation(string data, DataSplit? trainedOn, BadDataPolicy policy)
+    {
+        var (folder, sets, source) = Open(data);
+        if (sets is var (_, test)) return (test, source + " (its test set)");
+        var all = Datasets.ImageFolder(folder, policy);
+        string described = $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes{LeftOut(all, folder)})";
+        if (trainedOn is not null && trainedOn.IsOf(data))
+        {
+            var (_, heldOut) = Datasets.Split(all, trainedOn.ValidationFraction, trainedOn.Seed);
+            return (heldOut, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{described}: the {100 * trainedOn.ValidationFraction:0.#}% held out in training (split seed {trainedOn.Seed}, from the checkpoint)"));
+        }
+        return (all, trainedOn is null
+            ? $"{described}: every image (the checkpoint records no split; if it trained on this folder, its training images are scored too)"
+            : $"{described}: every image (not the folder the model trained on)");
+    }
+
+    /// <summary>The folder <paramref name="data"/> names, and its train and test sets when it ships them (IDX, CIFAR-10).</summary>
+    static (string Folder, (IImageDataset Train, IImageDataset Test)? Sets, string Source) Open(string data)
+    {
         string folder = data;
         if (data is "mnist" or "fashion-mnist")
         {
@@ -37,26 +69,16 @@ public static class DataSetup
         if (!Directory.Exists(folder))
             throw new ArgumentException($"--data: expected mnist, fashion-mnist or a folder; '{data}' is neither");
         bool Has(string prefix) => Directory.EnumerateFiles(folder).Any(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal));
-        if (Has("train-images-idx3-ubyte"))
-        {
-            var (train, test) = Datasets.IdxFolder(folder);
-            return (train, test, $"IDX files in {folder}");
-        }
-        if (Has("data_batch_1"))
-        {
-            var (train, test) = Datasets.Cifar10(folder);
-            return (train, test, $"CIFAR-10 batches in {folder}");
-        }
-        var all = Datasets.ImageFolder(folder, policy);
-        var (t, v) = Datasets.Split(all, validation, seed);
-        string leftOut = all.LeftOut.Count == 0 ? "" :
-            $"; {DataFiles.Plural(all.LeftOut.Count, "unreadable file")} left out: " +
-            string.Join(", ", all.LeftOut.Take(3).Select(f => Path.GetRelativePath(folder, f.Path))) +
-            (all.LeftOut.Count > 3 ? $" and {DataFiles.Thousands(all.LeftOut.Count - 3)} more" : "");
-        return (t, v, $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, {validation:P0} held out{leftOut})");
+        if (Has("train-images-idx3-ubyte")) return (folder, Datasets.IdxFolder(folder), $"IDX files in {folder}");
+        if (Has("data_batch_1")) return (folder, Datasets.Cifar10(folder), $"CIFAR-10 batches in {folder}");
+        return (folder, null, $"image folder {folder}");
     }
 
-    /// <summary>Mean and standard deviation for normalisation: ImageNet's for RGB models, the data set's for grey.</summary>
+    static string LeftOut(ImageFolderDataset all, string folder) => all.LeftOut.Count == 0 ? "" :
+        $"; {DataFiles.Plural(all.LeftOut.Count, "unreadable file")} left out: " +
+        string.Join(", ", all.LeftOut.Take(3).Select(f => Path.GetRelativePath(folder, f.Path))) +
+        (all.LeftOut.Count > 3 ? $" and {DataFiles.Thousands(all.LeftOut.Count - 3)} more" : "");
+
     public static (float[] Mean, float[] Std) Normalisation(string data, int channels)
     {
         if (channels == 3) return (Floats(Preprocessing.ImageNetMean), Floats(Preprocessing.ImageNetStd));

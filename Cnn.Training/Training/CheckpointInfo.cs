@@ -22,4 +22,6 @@ public sealed record CheckpointInfo
     /// <summary>Shorter side that evaluation resizes to before the centre crop of the input size, when pretrained
     /// weights' preprocessing drove the transforms (finetune from a published name); null: the size-driven pipeline.</summary>
     public int? EvalResize { get; init; }
+    /// <summary>The data trained on and its train/held-out split; null in checkpoints written before it was recorded.</summary>
+    public Data.DataSplit? Split { get; init; }
 }

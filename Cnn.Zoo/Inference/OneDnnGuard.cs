@@ -54,9 +54,6 @@ public static class OneDnnGuard
     delegate IntPtr GlobalContext();
     delegate void SetEnabled(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
-    [DllImport("libc", EntryPoint = "setenv")]
-    static extern int SetNativeEnvironment(string name, string value, int overwrite);
-
     static (OneDnnSetting, string?) Apply()
     {
         string requested = (Environment.GetEnvironmentVariable(Override) ?? "").Trim().ToLowerInvariant();
@@ -81,14 +78,7 @@ public static class OneDnnGuard
     /// <summary>Sets <c>ONEDNN_MAX_CPU_ISA=AVX</c> in the native environment, where oneDNN's getenv reads it.</summary>
     static bool CapToAvx()
     {
-        if (OperatingSystem.IsWindows())
-        {
-            Environment.SetEnvironmentVariable("ONEDNN_MAX_CPU_ISA", "AVX");   // the process block, which Windows' getenv reads
-            return true;
-        }
-        // On Unix .NET keeps its own copy of the environment, so only libc's setenv reaches native code.
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return false;
-        return SetNativeEnvironment("ONEDNN_MAX_CPU_ISA", "AVX", 1) == 0;
+        return Runtime.NativeEnvironment.Set("ONEDNN_MAX_CPU_ISA", "AVX");
     }
 
     static bool TurnOff()

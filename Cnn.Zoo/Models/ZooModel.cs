@@ -44,8 +44,13 @@ public sealed record InputSpec(int Channels, int Height, int Width, int MinHeigh
 /// </summary>
 public abstract class ZooModel : nn.Module<Tensor, Tensor>
 {
-    // Before the first model runs a convolution: libtorch's oneDNN kernels are wrong on some virtual CPUs.
-    static ZooModel() => OneDnnGuard.Ensure();
+    // Before the first model runs a convolution: libtorch's oneDNN kernels are wrong on some virtual CPUs; and, where
+    // libtorch is not loaded yet, OpenMP threads that sleep instead of spinning on a shared machine.
+    static ZooModel()
+    {
+        NativeEnvironment.EnsurePassiveOpenMpWaits();
+        OneDnnGuard.Ensure();
+    }
 
     protected ZooModel(string name, InputSpec input, int numClasses) : base(name)
     {
