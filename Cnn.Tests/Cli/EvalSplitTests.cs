@@ -1,11 +1,14 @@
 using System.Globalization;
+using Cnn.Onnx;
+using Cnn.Training.Training;
 using static Cnn.Tests.Cli.CliRunner;
 
 namespace Cnn.Tests.Cli;
 
 /// <summary>
-/// <c>eval</c> scores what the checkpoint held out, whatever seed or fraction it runs with: the split is recorded in
-/// the checkpoint, not re-derived. Another folder is scored whole.
+/// One truth from checkpoint to every verb: <c>eval</c> scores what the checkpoint held out, whatever seed or fraction
+/// it runs with (the split is recorded, not re-derived; another folder is scored whole), and the evaluation resize
+/// training used is recorded and used by eval, export and explain.
 /// </summary>
 [TestClass]
 public sealed class EvalSplitTests
@@ -36,5 +39,35 @@ public sealed class EvalSplitTests
         Assert.AreEqual(0, other.Code, other.Output + other.Error);
         StringAssert.Contains(other.Output, "every image (not the folder the model trained on)");
         StringAssert.Contains(other.Output, ": 100 images,");
+    }
+
+    [TestMethod]
+    [TestCategory("Slow")]
+    public void AnAugmentedRunsEvaluationResizeIsRecordedAndEveryVerbUsesIt()
+    {
+        using var folder = new TempFolder("eval-resize");
+        string digits = folder.File("digits");
+        Assert.AreEqual(0, Run("export-images", "--data", "mnist", "--per-class", "6", "--out", digits).Code);
+        string images = Path.Combine(digits, "train");
+        var train = Run("train", "--model", "mobilenet_v2", "--data", images, "--input-size", "64", "--augment", "--epochs", "1",
+                        "--out", folder.File("runs"), "--workers", "1");
+        Assert.AreEqual(0, train.Code, train.Output + train.Error);
+        string run = Directory.GetDirectories(folder.File("runs")).Single();
+        string checkpoint = Path.Combine(run, "last.ckpt");
+        Assert.AreEqual(73, Checkpoint.ReadInfo(checkpoint).EvalResize, "validation during training resized 28 px digits to 64 / 0.875");
+
+        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        double loss = double.Parse(metrics[1].Split(',')[Array.IndexOf(metrics[0].Split(','), "val_loss")], CultureInfo.InvariantCulture);
+        var eval = Run("eval", "--checkpoint", checkpoint, "--data", images);
+        Assert.AreEqual(0, eval.Code, eval.Output + eval.Error);
+        StringAssert.Contains(eval.Output, $"loss {loss:F4}", "eval sees the held-out images as training's validation did");
+
+        string onnx = folder.File("model.onnx");
+        Assert.AreEqual(0, Run("export", "--checkpoint", checkpoint, "--out", onnx).Code);
+        using (var exported = OnnxRuntimeModel.Load(onnx))
+            Assert.AreEqual("73", exported.Metadata[OnnxMetadataKeys.Resize]);
+
+        var explain = Cnn.Training.Reporting.ExplainSettings.ForCheckpoint(Checkpoint.ReadInfo(checkpoint));
+        Assert.AreEqual(73, explain.EvalResize);
     }
 }

@@ -54,8 +54,7 @@ public static class ExportCommand
     {
         var (model, info) = TrainedModel.Load(path, torch.CPU);
         int size = (int)info.InputShape[^1];
-        // Evaluation resizes to the input size and normalises with the checkpoint's statistics (DataSetup.Pipeline).
-        var preprocessing = new Preprocessing(size, size, [.. info.Mean.Select(m => (double)m)], [.. info.Std.Select(s => (double)s)]);
+        var preprocessing = info.EvalPreprocessing();   // the resize, crop and statistics eval uses (CheckpointInfo)
         var classes = info.Classes.Count == info.NumClasses ? info.Classes : null;
         return (model, new OnnxExportOptions(ClassNames: classes, Preprocessing: preprocessing));
     }

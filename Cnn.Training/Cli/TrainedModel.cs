@@ -25,11 +25,5 @@ public static class TrainedModel
     /// <summary>The transform the checkpoint's held-out images went through in training, for a sample shaped like
     /// <paramref name="sample"/>.</summary>
     public static ITransform EvalTransform(CheckpointInfo info, ImageData sample, InputSpec input)
-    {
-        int size = (int)info.InputShape[^1];
-        var (_, eval) = info.EvalResize is int resize
-            ? DataSetup.Pipeline(sample, input, new Preprocessing(resize, size, [.. info.Mean.Select(m => (double)m)], [.. info.Std.Select(s => (double)s)]), augment: false)
-            : DataSetup.Pipeline(sample, input, size, info.Mean, info.Std, augment: false);
-        return eval;
-    }
+        => DataSetup.EvalPipeline(sample, input, (int)info.InputShape[^1], info.EvalResize, info.Mean, info.Std);
 }

@@ -91,6 +91,27 @@ public static class DataSetup
     }
 
     /// <summary>
+    /// The shorter side evaluation resizes to before its centre crop of <paramref name="size"/>, for samples shaped like
+    /// <paramref name="sample"/>; null where none is resized: square samples of the size already, or a few pixels
+    /// smaller (padded, as MNIST's 28 to LeNet's 32). After random-resized-crop training at 64 px or more it is
+    /// size / 0.875 (torchvision's reference recipe), otherwise the size itself. Train records it in the checkpoint
+    /// (<c>CheckpointInfo.EvalResize</c>), and every verb evaluates with it.
+    /// </summary>
+    public static int? EvalResize(ImageData sample, int size, bool augment)
+    {
+        int gap = size - Math.Min(sample.Height, sample.Width);
+        bool square = sample.Height == sample.Width;
+        if (square && (gap == 0 || gap > 0 && gap <= 8 && gap % 2 == 0)) return null;
+        return augment && size >= 64 ? (int)Math.Round(size / 0.875) : size;
+    }
+
+    /// <summary>The evaluation transform for a recorded resize (<see cref="EvalResize"/>), or the size-driven one where none was recorded.</summary>
+    public static ITransform EvalPipeline(ImageData sample, InputSpec input, int size, int? resize, float[] mean, float[] std)
+        => resize is int r
+            ? Pipeline(sample, input, new Preprocessing(r, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment: false).Eval
+            : Pipeline(sample, input, size, mean, std, augment: false).Eval;
+
+    /// <summary>
     /// Transforms from a sample's shape to the model's input: first the model's channel count (grey repeated for an RGB
     /// model, colour reduced to PIL's grey level for a grey one: <see cref="Transforms.ToChannels"/>), then a small
     /// zero border when the model is only slightly larger (MNIST 28 -> LeNet's 32, as in the paper), otherwise resize
@@ -105,24 +126,20 @@ public static class DataSetup
     public static (ITransform Train, ITransform Eval) Pipeline(ImageData sample, InputSpec input, int size, float[] mean,
                                                                float[] std, bool augment)
     {
+        if (EvalResize(sample, size, augment) is int resize)
+            return Pipeline(sample, input, new Preprocessing(resize, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment);
         var common = ChannelSteps(sample, input);
         var train = new List<ITransform>(common);
         var eval = new List<ITransform>(common);
-        int side = Math.Min(sample.Height, sample.Width);
-        int gap = size - side;
-        if (gap == 0 && sample.Height == sample.Width)
+        int gap = size - sample.Height;
+        if (gap == 0)
         {
             if (augment) train.Add(Transforms.RandomCrop(size, size / 8));
         }
-        else if (gap > 0 && gap <= 8 && gap % 2 == 0 && sample.Height == sample.Width)
+        else
         {
             train.Add(augment ? Transforms.RandomCrop(size, gap / 2) : Transforms.Pad(gap / 2));
             eval.Add(Transforms.Pad(gap / 2));
-        }
-        else
-        {
-            int resize = augment && size >= 64 ? (int)Math.Round(size / 0.875) : size;
-            return Pipeline(sample, input, new Preprocessing(resize, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment);
         }
         // Mirroring suits photographs, not digits or letters: only colour data for a colour model is flipped.
         if (augment && sample.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());

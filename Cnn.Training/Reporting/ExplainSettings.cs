@@ -17,6 +17,9 @@ public sealed record ExplainSettings(float[] Mean, float[] Std, IReadOnlyList<st
     /// <summary>Side of the square input, for the training pipeline (when <see cref="Transform"/> is null).</summary>
     public int InputSize { get; init; }
 
+    /// <summary>The evaluation resize recorded with the weights (<see cref="CheckpointInfo.EvalResize"/>), for the training pipeline.</summary>
+    public int? EvalResize { get; init; }
+
     /// <summary>The class to explain; null: each image's top-1.</summary>
     public int? TargetClass { get; init; }
 
@@ -40,13 +43,13 @@ public sealed record ExplainSettings(float[] Mean, float[] Std, IReadOnlyList<st
         };
     }
 
-    /// <summary>A checkpoint's own preprocessing: its input size, mean and std, and class names.</summary>
+    /// <summary>A checkpoint's own preprocessing: its input size, evaluation resize, mean and std, and class names.</summary>
     public static ExplainSettings ForCheckpoint(CheckpointInfo info)
     {
         ArgumentNullException.ThrowIfNull(info);
         if (info.InputShape.Length == 0)
             throw new ArgumentException($"the {info.Model} checkpoint records no input shape; expected one written by train or finetune");
-        return new ExplainSettings(info.Mean, info.Std, info.Classes) { InputSize = (int)info.InputShape[^1] };
+        return new ExplainSettings(info.Mean, info.Std, info.Classes) { InputSize = (int)info.InputShape[^1], EvalResize = info.EvalResize };
     }
 
     /// <summary>

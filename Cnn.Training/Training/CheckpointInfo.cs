@@ -19,9 +19,17 @@ public sealed record CheckpointInfo
     public long[] InputShape { get; init; } = [];
     public float[] Mean { get; init; } = [];
     public float[] Std { get; init; } = [];
-    /// <summary>Shorter side that evaluation resizes to before the centre crop of the input size, when pretrained
-    /// weights' preprocessing drove the transforms (finetune from a published name); null: the size-driven pipeline.</summary>
+    /// <summary>Shorter side that evaluation resizes to before the centre crop of the input size (pretrained weights'
+    /// preprocessing, or <see cref="Data.DataSetup.EvalResize"/> in train); null: no resize (images of the input
+    /// size, or padded to it).</summary>
     public int? EvalResize { get; init; }
+
+    /// <summary>What an exported model's user must do to an image: the evaluation resize, the crop and the normalisation.</summary>
+    public Cnn.Zoo.Preprocessing EvalPreprocessing()
+    {
+        int size = (int)InputShape[^1];
+        return new Cnn.Zoo.Preprocessing(EvalResize ?? size, size, [.. Mean.Select(m => (double)m)], [.. Std.Select(s => (double)s)]);
+    }
     /// <summary>The data trained on and its train/held-out split; null in checkpoints written before it was recorded.</summary>
     public Data.DataSplit? Split { get; init; }
 }
