@@ -6,6 +6,7 @@ using Cnn.Onnx.Export;
 using Cnn.Transfer;
 using Cnn.Zoo;
 using Cnn.Zoo.Models;
+using Cnn.Zoo.Runtime;
 using Google.Protobuf;
 using Onnx;
 using static TorchSharp.torch;
@@ -49,6 +50,7 @@ public static class OnnxExport
     public static ModelProto ToModelProto(ZooModel model, OnnxExportOptions? options = null)
     {
         options ??= new OnnxExportOptions();
+        using var safety = NativeSafety.Hold();
         var input = model.Input;
         int height = options.Height ?? options.Preprocessing?.CropSize ?? input.Height;
         int width = options.Width ?? options.Preprocessing?.CropSize ?? input.Width;

@@ -13,15 +13,33 @@ namespace Cnn.Tests.Zoo;
 public sealed class OneDnnGuardTests
 {
     [TestMethod]
-    public void OneDnnIsCappedExactlyWhereCpuidDescribesNoCaches()
+    public void TheGuardCapsExactlyWhereCpuidDescribesNoCachesFakedBothWays()
     {
+        Assert.AreEqual((OneDnnSetting.Default, (string?)null), OneDnnGuard.Decide(null, cacheTopology: true, userCap: null));
+        var (capped, why) = OneDnnGuard.Decide(null, cacheTopology: false, userCap: null);
+        Assert.AreEqual(OneDnnSetting.CappedToAvx, capped);
+        StringAssert.Contains(why, "describes no caches");
+        Assert.AreEqual(OneDnnSetting.Default, OneDnnGuard.Decide(null, cacheTopology: false, userCap: "AVX2").Setting, "a user's cap is left alone");
+        Assert.AreEqual(OneDnnSetting.Default, OneDnnGuard.Decide("default", cacheTopology: false, userCap: null).Setting);
+        Assert.AreEqual(OneDnnSetting.CappedToAvx, OneDnnGuard.Decide("AVX", cacheTopology: true, userCap: null).Setting);
+        Assert.AreEqual(OneDnnSetting.Off, OneDnnGuard.Decide(" off ", cacheTopology: true, userCap: null).Setting);
+        var (kept, message) = OneDnnGuard.Decide("sometimes", cacheTopology: false, userCap: null);
+        Assert.AreEqual(OneDnnSetting.Default, kept);
+        StringAssert.Contains(message, "expected default, avx or off; found 'sometimes'");
+    }
+
+    [TestMethod]
+    public void OnThisMachineTheGuardFollowsTheCachesLinuxLists()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("reads the caches Linux lists in sysfs");
         if (Environment.GetEnvironmentVariable("CNNZOO_ONEDNN") is { Length: > 0 } chosen)
             Assert.Inconclusive($"CNNZOO_ONEDNN={chosen} overrides the guard's own choice");
         if (OneDnnGuard.UserCap is { } cap)
             Assert.Inconclusive($"an instruction-set cap set by the user ({cap}) is left alone");
-        var expected = CpuCapabilities.Current.CacheTopology ? OneDnnSetting.Default : OneDnnSetting.CappedToAvx;
-        Assert.AreEqual(expected, OneDnnGuard.Setting, $"CPU: {CpuCapabilities.Current}; guard: {OneDnnGuard.Ensure() ?? "nothing changed"}");
-        Assert.AreEqual(expected != OneDnnSetting.Default, OneDnnGuard.Ensure() is not null, "a change always comes with its reason");
+        // Linux fills sysfs from the same CPUID leaves, so it is an independent reading of what the guard looks at.
+        bool listed = Directory.Exists("/sys/devices/system/cpu/cpu0/cache/index0");
+        var expected = listed ? OneDnnSetting.Default : OneDnnSetting.CappedToAvx;
+        Assert.AreEqual(expected, OneDnnGuard.Setting, $"Linux lists {(listed ? "caches" : "no caches")}; guard: {OneDnnGuard.Ensure() ?? "nothing changed"}");
     }
 
     [TestMethod]

@@ -61,6 +61,7 @@ public sealed class Trainer
                           Action<int>? afterStep = null)
     {
         log ??= Console.WriteLine;
+        using var safety = NativeSafety.Hold();   // the finalizer thread waits for safe points (between steps)
         var state = template;
         if (resumeFrom is not null)
         {
@@ -209,6 +210,7 @@ public sealed class Trainer
                                             double labelSmoothing = 0, MemoryLayout layout = MemoryLayout.Auto)
     {
         bool wasTraining = model.training;
+        using var safety = NativeSafety.Hold();
         model.eval();
         var confusion = new long[numClasses, numClasses];
         double lossSum = 0;

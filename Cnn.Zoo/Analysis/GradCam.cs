@@ -1,4 +1,5 @@
 using Cnn.Zoo.Models;
+using Cnn.Zoo.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -30,6 +31,7 @@ public static class GradCam
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(images);
+        using var safety = NativeSafety.Hold();
         string modelName = model.GetName();
         model.Input.Validate(images, modelName);
         // Grad-CAM computes in float32 (or float64): a bf16 model's rounded weights and gradients would give another map

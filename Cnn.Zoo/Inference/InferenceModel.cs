@@ -1,4 +1,5 @@
 using Cnn.Zoo.Models;
+using Cnn.Zoo.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -81,6 +82,7 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
     public static InferenceModel Optimize(ZooModel model, InferenceOptions? options = null)
     {
         options ??= new InferenceOptions();
+        using var safety = NativeSafety.Hold();   // folding and casting make temporaries libtorch must not lose (NativeSafety)
         var cpu = options.Cpu ?? CpuCapabilities.Current;
         var precision = PrecisionChoice.Resolve(options.Precision, cpu, model.Input,
                                                 onCpu: model.parameters().All(p => p.device_type == DeviceType.CPU));

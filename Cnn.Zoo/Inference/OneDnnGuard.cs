@@ -56,26 +56,41 @@ public static class OneDnnGuard
 
     static (OneDnnSetting, string?) Apply()
     {
-        string requested = (Environment.GetEnvironmentVariable(Override) ?? "").Trim().ToLowerInvariant();
+        var (wanted, why) = Decide(Environment.GetEnvironmentVariable(Override), CpuCapabilities.Current.CacheTopology, UserCap);
+        return wanted switch
+        {
+            OneDnnSetting.CappedToAvx when CapToAvx() => (OneDnnSetting.CappedToAvx, $"oneDNN held to its AVX kernels: {why}"),
+            OneDnnSetting.CappedToAvx or OneDnnSetting.Off when TurnOff() => (OneDnnSetting.Off, $"oneDNN off, convolutions on libtorch's slower reference path: {why}"),
+            OneDnnSetting.CappedToAvx or OneDnnSetting.Off => (OneDnnSetting.Default, null),   // neither control reachable: keep the defaults
+            _ => (OneDnnSetting.Default, why),
+        };
+    }
+
+    /// <summary>
+    /// What the guard wants for a <c>CNNZOO_ONEDNN</c> value (<paramref name="requested"/>) on a CPU with or without
+    /// cache topology in CPUID, and why; for Default, why is null or says the value was not understood. Pure, so tests
+    /// fake the CPU both ways.
+    /// </summary>
+    public static (OneDnnSetting Setting, string? Why) Decide(string? requested, bool cacheTopology, string? userCap)
+    {
+        requested = (requested ?? "").Trim().ToLowerInvariant();
         string why = $"{Override}={requested}";
         if (requested is "")
         {
-            if (CpuCapabilities.Current.CacheTopology || UserCap is not null) return (OneDnnSetting.Default, null);
+            if (cacheTopology || userCap is not null) return (OneDnnSetting.Default, null);
             requested = "avx";
             why = "this CPU's CPUID describes no caches, and oneDNN's faster kernels compute wrong results without them";
         }
         return requested switch
         {
             "default" => (OneDnnSetting.Default, null),
-            "avx" when CapToAvx() => (OneDnnSetting.CappedToAvx, $"oneDNN held to its AVX kernels: {why}"),
-            "avx" or "off" when TurnOff() => (OneDnnSetting.Off, $"oneDNN off, convolutions on libtorch's slower reference path: {why}"),
-            "avx" or "off" => (OneDnnSetting.Default, null),   // neither control reachable: nothing to do but keep the defaults
+            "avx" => (OneDnnSetting.CappedToAvx, why),
+            "off" => (OneDnnSetting.Off, why),
             // Not an exception: this runs in a static constructor, where one would break every model for good.
             _ => (OneDnnSetting.Default, $"{Override}: expected default, avx or off; found '{requested}', so libtorch's defaults are kept"),
         };
     }
 
-    /// <summary>Sets <c>ONEDNN_MAX_CPU_ISA=AVX</c> in the native environment, where oneDNN's getenv reads it.</summary>
     static bool CapToAvx()
     {
         return Runtime.NativeEnvironment.Set("ONEDNN_MAX_CPU_ISA", "AVX");

@@ -22,7 +22,9 @@ namespace Cnn.Zoo.Runtime;
 /// </para>
 /// <para>
 /// Use, around a loop of your own that runs libtorch: <c>using var hold = NativeSafety.Hold();</c>. Every zoo
-/// model's <c>forward</c> is a safe point, so a training loop needs nothing else. Holds nest and may be taken on
+/// model's <c>forward</c> is a safe point, so a training loop needs nothing else. The project's own entry points hold
+/// for their duration (every <c>cnnzoo</c> verb, <c>Trainer.Fit</c> and <c>Evaluate</c>, <c>InferenceModel.Optimize</c>,
+/// <c>GradCam.Compute</c>, <c>OnnxExport</c>). Holds nest and may be taken on
 /// several threads; a safe point only releases the finalizer when every open hold belongs to the calling thread
 /// (otherwise another thread might be inside libtorch), so with holds on several threads finalizers wait until the
 /// others close theirs (and an async loop whose steps resume on other threads gets its finalizers run when the hold
