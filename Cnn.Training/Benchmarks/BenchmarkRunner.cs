@@ -6,8 +6,8 @@ using Cnn.Training.Training;
 using Cnn.Zoo;
 using Cnn.Zoo.Analysis;
 using Cnn.Zoo.Inference;
-using Cnn.Zoo.Runtime;
 using Cnn.Zoo.Models;
+using Cnn.Zoo.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using DataLoader = Cnn.Training.Data.DataLoader;
@@ -271,7 +271,8 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         // Forward + backward + SGD step; the backward pass costs about twice the forward.
         Record("training", spec, cases, 6 * macs, note, name => name == "zoo" && !auto ? "zoo (Trainer default here)" : name,
                (name, timing) => name != noSafePoints ? "" : string.Create(CultureInfo.InvariantCulture,
-                   $"zoo with safe points (the default: one per {NativeSafety.Interval.TotalMilliseconds:0} ms at most) runs at {timing["zoo"] / timing[noSafePoints]:0.000}x of this"));        rows.Add(new("memory", spec.Label, "RSS MB while training (steady, after the timed steps)", images,
+                   $"zoo with safe points (the default: one per {NativeSafety.Interval.TotalMilliseconds:0} ms at most) runs at {timing["zoo"] / timing[noSafePoints]:0.000}x of this"));
+        rows.Add(new("memory", spec.Label, "RSS MB while training (steady, after the timed steps)", images,
                      ResidentMemory.CurrentMegabytes(), null, null, null));
         zoo.Dispose();
         channelsLast.Dispose();
