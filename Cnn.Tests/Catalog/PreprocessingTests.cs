@@ -27,7 +27,7 @@ public sealed class PreprocessingTests
     [TestMethod]
     public void WithoutAugmentation_EvaluationSeesTheWholeImageAsTrainingDoes()
     {
-        var (train, eval) = DataSetup.Pipeline(FramedDigit(), Rgb224, 112, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], augment: false);
+        var (train, eval) = DataSetup.Pipeline(SampleGeometry.Of(FramedDigit()), Rgb224, 112, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], augment: false);
         var seenInTraining = train.Apply(FramedDigit(), new Random(0));
         var seenInEvaluation = eval.Apply(FramedDigit(), new Random(0));
         Assert.AreEqual("3x112x112", seenInEvaluation.ToString());
@@ -41,7 +41,7 @@ public sealed class PreprocessingTests
     {
         // torchvision's reference recipe: train on random-resized crops, evaluate resize 128 + centre crop 112. The
         // frame (1 pixel of 28, about 4.6 of 128) lies outside the central 112, so the corner is black, -1.
-        var (_, eval) = DataSetup.Pipeline(FramedDigit(), Rgb224, 112, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], augment: true);
+        var (_, eval) = DataSetup.Pipeline(SampleGeometry.Of(FramedDigit()), Rgb224, 112, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], augment: true);
         var seen = eval.Apply(FramedDigit(), new Random(0));
         Assert.AreEqual("3x112x112", seen.ToString());
         Assert.AreEqual(-1f, seen.Pixels[0], 1e-6f);
@@ -52,7 +52,7 @@ public sealed class PreprocessingTests
     {
         var entry = WeightsCatalog.Default.Get("resnet50", "IMAGENET1K_V2");
         var grey = new ImageData(Enumerable.Repeat(0.5f, 300 * 400).ToArray(), 1, 300, 400);
-        var (_, eval) = DataSetup.Pipeline(grey, Rgb224, entry.Preprocessing, augment: false);
+        var (_, eval) = DataSetup.Pipeline(SampleGeometry.Of(grey), Rgb224, entry.Preprocessing, augment: false);
         var seen = eval.Apply(grey, new Random(0));
         Assert.AreEqual("3x224x224", seen.ToString());
         double[] mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
@@ -71,7 +71,7 @@ public sealed class PreprocessingTests
         for (int x = 0; x < 464; x++)
             pixels[y * 464 + x] = x < 116 || x >= 348 ? 1f : 0f;
         var image = new ImageData(pixels, 1, 232, 464);
-        var (_, eval) = DataSetup.Pipeline(image, new InputSpec(1, 224, 224, 32, 32), preprocessing, augment: false);
+        var (_, eval) = DataSetup.Pipeline(SampleGeometry.Of(image), new InputSpec(1, 224, 224, 32, 32), preprocessing, augment: false);
         var seen = eval.Apply(image, new Random(0));
         Assert.AreEqual("1x224x224", seen.ToString());
         Assert.AreEqual(0f, seen.Pixels.Max(), "only the black middle is left");
@@ -95,7 +95,7 @@ public sealed class PreprocessingTests
         Assert.ThrowsExactly<ArgumentException>(() => new Preprocessing(256, 224, [0.5, 0.5], [0.5]));
         Assert.ThrowsExactly<ArgumentException>(() => new Preprocessing(256, 224, [0.5], [0.0]));
         var bicubic = new Preprocessing(256, 224, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5], "bicubic");
-        var error = Assert.ThrowsExactly<ArgumentException>(() => DataSetup.Pipeline(FramedDigit(), Rgb224, bicubic, augment: false));
+        var error = Assert.ThrowsExactly<ArgumentException>(() => DataSetup.Pipeline(SampleGeometry.Of(FramedDigit()), Rgb224, bicubic, augment: false));
         StringAssert.Contains(error.Message, "bicubic");
     }
 }

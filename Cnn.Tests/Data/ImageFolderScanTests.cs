@@ -116,9 +116,8 @@ public sealed class ImageFolderScanTests
         {
             var folder = Datasets.ImageFolder(temp.File(saved));   // decoded as RGB, as DataSetup.Load does
             Assert.AreEqual(digits.Count, folder.Count);
-            var sample = folder.Load(0);
-            Assert.AreEqual(3, sample.Channels);
-            var (_, eval) = DataSetup.Pipeline(sample, lenet, 32, [0f], [1f], augment: false);
+            Assert.AreEqual(new SampleGeometry(3, 28, 28), folder.Geometry);
+            var (_, eval) = DataSetup.Pipeline(folder.Geometry, lenet, 32, [0f], [1f], augment: false);
             for (int i = 0; i < folder.Count; i++)
             {
                 string name = Path.GetFileNameWithoutExtension(folder.Describe(i));
@@ -131,19 +130,61 @@ public sealed class ImageFolderScanTests
         }
     }
 
+    /// <summary>A folder whose first image (in file order) is 32x32 and whose others are not.</summary>
+    static void WriteMixedSizes(TempFolder temp)
+    {
+        foreach (string label in new[] { "a", "b" })
+            for (int i = 0; i < 8; i++)
+                File.WriteAllBytes(temp.File("mixed", label, $"{i:D3}.png"),
+                    i == 0 ? TestFiles.GradientPng(32, 32) : TestFiles.GradientPng(30 + 3 * i, 48 - 2 * i));
+    }
+
+    [TestMethod]
+    public void TheGeometryOfAFolderComesFromEveryImageNotTheFirst()
+    {
+        using var temp = new TempFolder("geometry");
+        WriteMixedSizes(temp);
+        var mixed = Datasets.ImageFolder(temp.File("mixed"));
+        Assert.AreEqual("32x32", mixed.Load(0).ToString()[2..], "the first image alone would say 32x32");
+        Assert.AreEqual(new SampleGeometry(3, null, null), mixed.Geometry);
+        Assert.AreEqual(new SampleGeometry(3, null, null), Datasets.Split(mixed, 0.5, seed: 1).Train.Geometry, "a part is transformed as the whole");
+        Assert.AreEqual(32, DataSetup.EvalResize(mixed.Geometry, 32, augment: false), "mixed sizes are always resized");
+        Assert.IsNull(DataSetup.EvalResize(new SampleGeometry(1, 28, 28), 32, augment: false), "MNIST's 28 px are padded to 32");
+        Assert.AreEqual(32, DataSetup.EvalResize(new SampleGeometry(1, 28, 30), 32, augment: false), "one size, not square: resized");
+
+        File.Delete(temp.File("mixed", "a", "000.png"));
+        foreach (string file in Directory.GetFiles(temp.File("mixed"), "*.png", SearchOption.AllDirectories))
+            File.WriteAllBytes(file, TestFiles.GradientPng(20, 10));
+        Assert.AreEqual(new SampleGeometry(3, 10, 20), Datasets.ImageFolder(temp.File("mixed")).Geometry, "height 10, width 20");
+    }
+
+    [TestMethod]
+    public void AFolderOfMixedSizesWhoseFirstImageFitsTrainsAndEvaluates()
+    {
+        using var temp = new TempFolder("mixed-train");
+        WriteMixedSizes(temp);
+        var train = Cli.CliRunner.Run("train", "--data", temp.File("mixed"), "--input-size", "32", "--epochs", "1",
+                                      "--batch-size", "4", "--workers", "1", "--out", temp.File("runs"));
+        Assert.AreEqual(0, train.Code, train.Output + train.Error);
+        string checkpoint = Path.Combine(Directory.GetDirectories(temp.File("runs")).Single(), "last.ckpt");
+        var eval = Cli.CliRunner.Run("eval", "--checkpoint", checkpoint, "--data", temp.File("mixed"));
+        Assert.AreEqual(0, eval.Code, eval.Output + eval.Error);
+        StringAssert.Contains(eval.Output, ": 4 images,", "the recorded 20% held out: 2 of 8 per class");
+    }
+
     [TestMethod]
     public void GreyDataIsRepeatedForAnRgbModelAndOtherChannelCountsAreRefused()
     {
         var grey = new ImageData([0.25f, 0.5f, 0.75f, 1f], 1, 2, 2);
         var rgbModel = new Cnn.Zoo.Models.InputSpec(3, 2, 2, 2, 2);
 
-        var (_, eval) = DataSetup.Pipeline(grey, rgbModel, 2, [0f, 0f, 0f], [1f, 1f, 1f], augment: false);
+        var (_, eval) = DataSetup.Pipeline(SampleGeometry.Of(grey), rgbModel, 2, [0f, 0f, 0f], [1f, 1f, 1f], augment: false);
         var out3 = eval.Apply(grey, new Random(0));
 
         Assert.AreEqual("3x2x2", out3.ToString());
         CollectionAssert.AreEqual(grey.Pixels, out3.Pixels[4..8]);
         var two = new ImageData(new float[8], 2, 2, 2);
-        var e = Assert.ThrowsExactly<ArgumentException>(() => DataSetup.Pipeline(two, rgbModel, 2, [0f, 0f, 0f], [1f, 1f, 1f], false));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => DataSetup.Pipeline(SampleGeometry.Of(two), rgbModel, 2, [0f, 0f, 0f], [1f, 1f, 1f], false));
         StringAssert.Contains(e.Message, "2-channel images but the model expects 3");
         Assert.AreEqual(ColorMode.Grey, ColorModes.ForChannels(1));
         Assert.AreEqual(ColorMode.Rgb, ColorModes.ForChannels(3));

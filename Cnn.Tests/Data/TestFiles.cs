@@ -143,6 +143,7 @@ internal sealed class FakeDataset(int count, int classes = 3, int channels = 1, 
     public IReadOnlyList<string> Classes { get; } = Enumerable.Range(0, classes).Select(c => $"class{c}").ToArray();
     public int LabelOf(int index) => index % classes;
     public string Describe(int index) => $"fake-{index}.png";
+    public SampleGeometry Geometry => OddSize.Count == 0 ? new(channels, size, size) : new(channels, null, null);
 
     public ImageData Load(int index)
     {

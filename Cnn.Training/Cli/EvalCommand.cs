@@ -44,7 +44,7 @@ public static class EvalCommand
                         $"{source} has the classes [{Shorten(test.Classes)}] but {path} was trained on [{Shorten(info.Classes)}]; " +
                         "evaluate on data with the same classes in the same order");
                 (trained, described, classes) = (fromCheckpoint, info.Model, info.Classes);
-                transform = TrainedModel.EvalTransform(info, test.Load(0), trained.Input);
+                transform = TrainedModel.EvalTransform(info, test.Geometry, trained.Input);
                 size = (int)info.InputShape[^1];
             }
             else
@@ -60,7 +60,7 @@ public static class EvalCommand
                 classes = pretrained.Categories ?? test.Classes;
                 trained.to(device);
                 trained.eval();
-                transform = DataSetup.Pipeline(test.Load(0), trained.Input, pretrained.Preprocessing, augment: false).Eval;
+                transform = DataSetup.Pipeline(test.Geometry, trained.Input, pretrained.Preprocessing, augment: false).Eval;
                 size = pretrained.Preprocessing.CropSize;
             }
             var loader = new DataLoader(test, transform, parse.GetValue(batchSize), false, seed);

@@ -93,7 +93,7 @@ public static class FinetuneCommand
             var p = pretrained.Preprocessing;
             size = parse.GetValue(o.InputSize) ?? p.CropSize;
             if (size != p.CropSize) p = new Preprocessing((int)Math.Round((double)size * p.ResizeSize / p.CropSize), size, p.Mean, p.Std, p.Interpolation);
-            (trainLoader, testLoader) = DataSetup.Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Load(0), model.Input, p, augment),
+            (trainLoader, testLoader) = DataSetup.Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Geometry, model.Input, p, augment),
                                                              batchSize, workers, seed);
             (mean, std, evalResize) = ([.. p.Mean.Select(m => (float)m)], [.. p.Std.Select(s => (float)s)], p.ResizeSize);
             Console.WriteLine($"Preprocessing of the weights: {p}");

@@ -40,7 +40,7 @@ public static class PredictCommand
             {
                 var (fromCheckpoint, info) = TrainedModel.Load(checkpointPath, device);
                 (trained, names) = (fromCheckpoint, info.Classes);
-                transformFor = image => TrainedModel.EvalTransform(info, image, fromCheckpoint.Input);
+                transformFor = image => TrainedModel.EvalTransform(info, SampleGeometry.Of(image), fromCheckpoint.Input);
                 size = (int)info.InputShape[^1];
             }
             else
@@ -50,7 +50,7 @@ public static class PredictCommand
                 trained.to(device);
                 trained.eval();
                 names = pretrained.Categories;
-                transformFor = image => DataSetup.Pipeline(image, pretrained.Model.Input, pretrained.Preprocessing, augment: false).Eval;
+                transformFor = image => DataSetup.Pipeline(SampleGeometry.Of(image), pretrained.Model.Input, pretrained.Preprocessing, augment: false).Eval;
                 size = pretrained.Preprocessing.CropSize;
             }
             Tensor Input(string file)

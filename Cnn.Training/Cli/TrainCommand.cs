@@ -167,7 +167,7 @@ public static class TrainCommand
             Model = modelName, NumClasses = trainSet.Classes.Count, Classes = trainSet.Classes,
             ModelOptions = options.ToDictionary(), InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std,
             Split = new DataSplit(DataSplit.Identify(data), parse.GetValue(o.ValFraction), seed),
-            EvalResize = DataSetup.EvalResize(trainSet.Load(0), size, parse.GetValue(o.Augment)),   // as the loaders above
+            EvalResize = DataSetup.EvalResize(trainSet.Geometry, size, parse.GetValue(o.Augment)),   // as the loaders above
         };
         var result = Interruptible.Run(cancel => new Trainer(model, config, trainLoader, testLoader, run, info).Fit(cancel, resume));
         if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;

@@ -22,8 +22,8 @@ public static class TrainedModel
         return (model, info);
     }
 
-    /// <summary>The transform the checkpoint's held-out images went through in training, for a sample shaped like
-    /// <paramref name="sample"/>.</summary>
-    public static ITransform EvalTransform(CheckpointInfo info, ImageData sample, InputSpec input)
-        => DataSetup.EvalPipeline(sample, input, (int)info.InputShape[^1], info.EvalResize, info.Mean, info.Std);
+    /// <summary>The transform the checkpoint's held-out images went through in training, for samples of
+    /// <paramref name="geometry"/>.</summary>
+    public static ITransform EvalTransform(CheckpointInfo info, SampleGeometry geometry, InputSpec input)
+        => DataSetup.EvalPipeline(geometry, input, (int)info.InputShape[^1], info.EvalResize, info.Mean, info.Std);
 }

@@ -49,6 +49,7 @@ internal sealed class Cifar10Dataset : IImageDataset
 
     public int Count { get; }
     public IReadOnlyList<string> Classes { get; }
+    public SampleGeometry Geometry { get; } = new(3, Side, Side);
 
     public int LabelOf(int index)
     {

@@ -91,25 +91,27 @@ public static class DataSetup
     }
 
     /// <summary>
-    /// The shorter side evaluation resizes to before its centre crop of <paramref name="size"/>, for samples shaped like
-    /// <paramref name="sample"/>; null where none is resized: square samples of the size already, or a few pixels
-    /// smaller (padded, as MNIST's 28 to LeNet's 32). After random-resized-crop training at 64 px or more it is
+    /// The shorter side evaluation resizes to before its centre crop of <paramref name="size"/>, for samples of
+    /// <paramref name="geometry"/>; null where none is resized: square samples all of the size already, or all a few
+    /// pixels smaller (padded, as MNIST's 28 to LeNet's 32). A folder of mixed sizes is always resized. After random-resized-crop training at 64 px or more it is
     /// size / 0.875 (torchvision's reference recipe), otherwise the size itself. Train records it in the checkpoint
     /// (<c>CheckpointInfo.EvalResize</c>), and every verb evaluates with it.
     /// </summary>
-    public static int? EvalResize(ImageData sample, int size, bool augment)
+    public static int? EvalResize(SampleGeometry geometry, int size, bool augment)
     {
-        int gap = size - Math.Min(sample.Height, sample.Width);
-        bool square = sample.Height == sample.Width;
-        if (square && (gap == 0 || gap > 0 && gap <= 8 && gap % 2 == 0)) return null;
+        if (geometry is { Height: int height, Width: int width } && height == width)
+        {
+            int gap = size - height;
+            if (gap == 0 || gap > 0 && gap <= 8 && gap % 2 == 0) return null;
+        }
         return augment && size >= 64 ? (int)Math.Round(size / 0.875) : size;
     }
 
     /// <summary>The evaluation transform for a recorded resize (<see cref="EvalResize"/>), or the size-driven one where none was recorded.</summary>
-    public static ITransform EvalPipeline(ImageData sample, InputSpec input, int size, int? resize, float[] mean, float[] std)
+    public static ITransform EvalPipeline(SampleGeometry geometry, InputSpec input, int size, int? resize, float[] mean, float[] std)
         => resize is int r
-            ? Pipeline(sample, input, new Preprocessing(r, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment: false).Eval
-            : Pipeline(sample, input, size, mean, std, augment: false).Eval;
+            ? Pipeline(geometry, input, new Preprocessing(r, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment: false).Eval
+            : Pipeline(geometry, input, size, mean, std, augment: false).Eval;
 
     /// <summary>
     /// Transforms from a sample's shape to the model's input: first the model's channel count (grey repeated for an RGB
@@ -123,15 +125,15 @@ public static class DataSetup
     /// Resizing to size / 0.875 without augmentation evaluated the model 14% zoomed in and cost 4 points of accuracy
     /// in the README's fine-tuning run.</para>
     /// </summary>
-    public static (ITransform Train, ITransform Eval) Pipeline(ImageData sample, InputSpec input, int size, float[] mean,
+    public static (ITransform Train, ITransform Eval) Pipeline(SampleGeometry geometry, InputSpec input, int size, float[] mean,
                                                                float[] std, bool augment)
     {
-        if (EvalResize(sample, size, augment) is int resize)
-            return Pipeline(sample, input, new Preprocessing(resize, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment);
-        var common = ChannelSteps(sample, input);
+        if (EvalResize(geometry, size, augment) is int resize)
+            return Pipeline(geometry, input, new Preprocessing(resize, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment);
+        var common = ChannelSteps(geometry, input);
         var train = new List<ITransform>(common);
         var eval = new List<ITransform>(common);
-        int gap = size - sample.Height;
+        int gap = size - geometry.Height!.Value;   // square and all one size: EvalResize resizes anything else
         if (gap == 0)
         {
             if (augment) train.Add(Transforms.RandomCrop(size, size / 8));
@@ -142,7 +144,7 @@ public static class DataSetup
             eval.Add(Transforms.Pad(gap / 2));
         }
         // Mirroring suits photographs, not digits or letters: only colour data for a colour model is flipped.
-        if (augment && sample.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
+        if (augment && geometry.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
         train.Add(Transforms.Normalize(mean, std));
         eval.Add(Transforms.Normalize(mean, std));
         return (Transforms.Compose([.. train]), Transforms.Compose([.. eval]));
@@ -150,7 +152,7 @@ public static class DataSetup
 
     /// <summary>
     /// The loaders that fit <paramref name="trainSet"/> and <paramref name="testSet"/> to a model: normalisation for
-    /// <paramref name="data"/> (<see cref="Normalisation"/>), the transforms of <see cref="Pipeline(ImageData, InputSpec, int, float[], float[], bool)"/>, a shuffled
+    /// <paramref name="data"/> (<see cref="Normalisation"/>), the transforms of <see cref="Pipeline(SampleGeometry, InputSpec, int, float[], float[], bool)"/>, a shuffled
     /// training loader and an in-order held-out loader with twice the batch (no gradients to keep, so it fits).
     /// The one loader setup of train, finetune and the benchmark.
     /// </summary>
@@ -159,7 +161,7 @@ public static class DataSetup
         int workers, int seed)
     {
         var (mean, std) = Normalisation(data, input.Channels);
-        var (train, test) = Loaders(trainSet, testSet, Pipeline(trainSet.Load(0), input, size, mean, std, augment), batchSize, workers, seed);
+        var (train, test) = Loaders(trainSet, testSet, Pipeline(trainSet.Geometry, input, size, mean, std, augment), batchSize, workers, seed);
         return (train, test, mean, std);
     }
 
@@ -176,7 +178,7 @@ public static class DataSetup
     /// takes random-resized crops of the crop size (and flips colour images) when <paramref name="augment"/>. Grey images become RGB
     /// for a colour model.
     /// </summary>
-    public static (ITransform Train, ITransform Eval) Pipeline(ImageData sample, InputSpec input, Preprocessing preprocessing,
+    public static (ITransform Train, ITransform Eval) Pipeline(SampleGeometry geometry, InputSpec input, Preprocessing preprocessing,
                                                                bool augment)
     {
         ArgumentNullException.ThrowIfNull(preprocessing);
@@ -184,7 +186,7 @@ public static class DataSetup
             throw new ArgumentException($"preprocessing: only bilinear resizing is implemented; the weights ask for '{preprocessing.Interpolation}'");
         if (preprocessing.Mean.Count != input.Channels)
             throw new ArgumentException($"preprocessing has statistics for {preprocessing.Mean.Count} channel(s) but the model expects {input.Channels}");
-        var common = ChannelSteps(sample, input);
+        var common = ChannelSteps(geometry, input);
         int crop = preprocessing.CropSize;
         ITransform[] evalGeometry = [Transforms.Resize(preprocessing.ResizeSize), Transforms.CenterCrop(crop, crop)];
         var normalize = Transforms.Normalize(preprocessing);
@@ -193,7 +195,7 @@ public static class DataSetup
         {
             train.Add(Transforms.RandomResizedCrop(crop));
             // Flips only for colour sources, as the size-driven pipeline does: the shipped grey sets include digits, which a mirror turns into non-digits.
-            if (sample.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
+            if (geometry.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
         }
         else train.AddRange(evalGeometry);
         train.Add(normalize);
@@ -201,12 +203,12 @@ public static class DataSetup
     }
 
     /// <summary>The model's channel count: grey repeated for an RGB model, colour reduced to PIL's grey level for a grey one.</summary>
-    static List<ITransform> ChannelSteps(ImageData sample, InputSpec input)
+    static List<ITransform> ChannelSteps(SampleGeometry geometry, InputSpec input)
     {
-        if (sample.Channels == input.Channels) return [];
-        if (sample.Channels is not (1 or 3) || input.Channels is not (1 or 3))
+        if (geometry.Channels == input.Channels) return [];
+        if (geometry.Channels is not (1 or 3) || input.Channels is not (1 or 3))
             throw new ArgumentException(
-                $"the data has {sample.Channels}-channel images but the model expects {input.Channels}; " +
+                $"the data has {geometry.Channels}-channel images but the model expects {input.Channels}; " +
                 "only grey (1) and RGB (3) convert into each other: use data with the model's channel count");
         return [Transforms.ToChannels(input.Channels)];
     }

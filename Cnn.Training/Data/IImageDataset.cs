@@ -17,6 +17,10 @@ public interface IImageDataset
     /// <summary>Decodes sample <paramref name="index"/> to float CHW in [0, 1].</summary>
     ImageData Load(int index);
 
+    /// <summary>The shape the samples share, decided from all of them (never from one sample): the transforms that fit
+    /// the data to a model are built from it.</summary>
+    SampleGeometry Geometry { get; }
+
     /// <summary>Where a sample comes from, for error messages: a file path, or <c>train-images-idx3-ubyte.gz #123</c>.</summary>
     string Describe(int index);
 }

@@ -55,6 +55,7 @@ internal sealed class IdxDataset : IImageDataset
     public int Height { get; }
     public int Width { get; }
     public IReadOnlyList<string> Classes { get; }
+    public SampleGeometry Geometry => new(1, Height, Width);
 
     public int LabelOf(int index) => _labels[_labelsOffset + CheckIndex(index)];
 

@@ -67,7 +67,7 @@ public sealed class ImageFolderDataset : IImageDataset
         }
         Classes = classes;
 
-        var bad = Scan(files, mode);
+        var (bad, sizes) = Scan(files, mode);
         if (bad.Count > 0 && policy == BadDataPolicy.Fail)
             throw new InvalidDataException(
                 $"{root}: {DataFiles.Thousands(bad.Count)} of {DataFiles.Thousands(files.Count)} image files cannot be used:" +
@@ -77,6 +77,7 @@ public sealed class ImageFolderDataset : IImageDataset
         _files = files.Where(f => !left.Contains(f)).ToArray();
         _labels = labels.Where((_, i) => !left.Contains(files[i])).ToArray();
         LeftOut = bad;
+        Geometry = SampleGeometry.Of(mode == ColorMode.Grey ? 1 : 3, sizes.Where((_, i) => !left.Contains(files[i])));
     }
 
     /// <summary>Files left out because they could not be decoded (only with <see cref="BadDataPolicy.Skip"/>), in file order.</summary>
@@ -86,6 +87,9 @@ public sealed class ImageFolderDataset : IImageDataset
     public IReadOnlyList<string> Classes { get; }
 
     public int LabelOf(int index) => _labels[index];
+
+    /// <summary>From every image the scan decoded: a folder of mixed sizes says so, whatever its first image is.</summary>
+    public SampleGeometry Geometry { get; }
 
     public string Describe(int index) => _files[index];
 
@@ -103,16 +107,21 @@ public sealed class ImageFolderDataset : IImageDataset
         }
     }
 
-    /// <summary>Decodes every file, in parallel; returns the ones that fail, in file order.</summary>
-    private static List<UnreadableFile> Scan(IReadOnlyList<string> files, ColorMode mode)
+    /// <summary>Decodes every file, in parallel; returns the ones that fail, in file order, and every file's size (0x0 for those that fail).</summary>
+    private static (List<UnreadableFile> Bad, (int Height, int Width)[] Sizes) Scan(IReadOnlyList<string> files, ColorMode mode)
     {
         var problems = new ConcurrentDictionary<int, string>();
+        var sizes = new (int Height, int Width)[files.Count];
         Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
             string problem;
             try
             {
-                if (ImageCodec.TryDecode(files[i], mode, out problem) is not null) return;
+                if (ImageCodec.TryDecode(files[i], mode, out problem) is { } image)
+                {
+                    sizes[i] = (image.Height, image.Width);
+                    return;
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -120,7 +129,7 @@ public sealed class ImageFolderDataset : IImageDataset
             }
             problems[i] = problem;
         });
-        return problems.OrderBy(p => p.Key).Select(p => new UnreadableFile(files[p.Key], p.Value)).ToList();
+        return (problems.OrderBy(p => p.Key).Select(p => new UnreadableFile(files[p.Key], p.Value)).ToList(), sizes);
     }
 
     private static bool IsImage(string relativePath)

@@ -17,4 +17,7 @@ internal sealed class SubsetDataset : IImageDataset
     public int LabelOf(int index) => _parent.LabelOf(_indices[index]);
     public ImageData Load(int index) => _parent.Load(_indices[index]);
     public string Describe(int index) => _parent.Describe(_indices[index]);
+
+    /// <summary>The parent's: a split's two parts are transformed alike.</summary>
+    public SampleGeometry Geometry => _parent.Geometry;
 }

@@ -56,7 +56,7 @@ public static class Explainer
             throw new InvalidDataException($"{image}: {e.Message}", e);
         }
         var transform = settings.Transform
-                        ?? DataSetup.EvalPipeline(decoded, model.Input, settings.InputSize, settings.EvalResize, settings.Mean, settings.Std);
+                        ?? DataSetup.EvalPipeline(SampleGeometry.Of(decoded), model.Input, settings.InputSize, settings.EvalResize, settings.Mean, settings.Std);
         var input = transform.Apply(decoded, new Random(0));
         using var batch = tensor(input.Pixels, [1, input.Channels, input.Height, input.Width]);
         var map = GradCam.Compute(model, batch, settings.TargetClass, settings.Layer)[0];
