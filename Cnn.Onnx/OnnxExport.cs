@@ -54,18 +54,22 @@ public static class OnnxExport
         var input = model.Input;
         int height = options.Height ?? options.Preprocessing?.CropSize ?? input.Height;
         int width = options.Width ?? options.Preprocessing?.CropSize ?? input.Width;
-        using (var probe = empty(0, input.Channels, height, width)) input.Validate(probe, model.GetName());
+        using (var probe = empty(0, input.Channels, height, width))
+        {
+            try { input.Validate(probe, model.GetName()); }
+            catch (ArgumentException e) { throw new InvalidChoiceException($"export size: {e.Message}", e); }   // the caller's size
+        }
         var classes = options.ClassNames ?? [.. Enumerable.Range(0, model.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture))];
         if (classes.Count != model.NumClasses)
-            throw new ArgumentException($"{model.GetName()} has {model.NumClasses} classes; {classes.Count} class names were given");
+            throw new InvalidChoiceException($"{model.GetName()} has {model.NumClasses} classes; {classes.Count} class names were given");
         var preprocessing = options.Preprocessing
                             ?? new Preprocessing(Math.Min(height, width), Math.Min(height, width), [.. Enumerable.Repeat(0.0, input.Channels)],
                                                  [.. Enumerable.Repeat(1.0, input.Channels)]);
         if (preprocessing.Mean.Count != input.Channels)
-            throw new ArgumentException($"{model.GetName()} takes {input.Channels} channel(s); the preprocessing has " +
+            throw new InvalidChoiceException($"{model.GetName()} takes {input.Channels} channel(s); the preprocessing has " +
                                         $"{preprocessing.Mean.Count} mean and {preprocessing.Std.Count} std value(s)");
         if (preprocessing.CropSize != height || preprocessing.CropSize != width)
-            throw new ArgumentException($"the preprocessing crops {preprocessing.CropSize} x {preprocessing.CropSize}, but the graph is " +
+            throw new InvalidChoiceException($"the preprocessing crops {preprocessing.CropSize} x {preprocessing.CropSize}, but the graph is " +
                                         $"exported for {height} x {width} inputs; give one size");
 
         var graph = new OnnxGraphBuilder(model.GetName());

@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Zoo.Models;
 using Microsoft.ML.OnnxRuntime;
 using TorchSharp;
@@ -25,7 +26,7 @@ public sealed class OnnxRuntimeModel : nn.Module<Tensor, Tensor>
         this.session = session;
         this.source = source;
         if (session.InputNames.Count != 1 || session.OutputNames.Count != 1)
-            throw new ArgumentException($"{source}: expected a graph with one input and one output; it has inputs " +
+            throw new InvalidChoiceException($"{source}: expected a graph with one input and one output; it has inputs " +
                                         $"[{string.Join(", ", session.InputNames)}] and outputs [{string.Join(", ", session.OutputNames)}]");
         inputName = session.InputNames[0];
         outputName = session.OutputNames[0];

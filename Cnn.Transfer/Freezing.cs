@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Zoo.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -26,8 +27,8 @@ public static class Freezing
         ArgumentNullException.ThrowIfNull(model);
         var map = LayerMap.Of(model);
         if (layers < 0 || layers > map.Count)
-            throw new ArgumentOutOfRangeException(nameof(layers), layers,
-                $"{model.GetName()} has {map.Count} weight layers; choose between 0 and {map.Count}");
+            throw new InvalidChoiceException(
+                $"{model.GetName()} has {map.Count} weight layers; choose between 0 and {map.Count} to freeze; found {layers}");
         var prefixes = map.Layers.Where(l => l.Number <= layers).SelectMany(l => l.Prefixes).ToArray();
         return SetRequiresGrad(model, p => prefixes.Any(prefix => StateKeys.IsUnder(p, prefix)), false);
     }
@@ -41,7 +42,7 @@ public static class Freezing
     {
         ArgumentNullException.ThrowIfNull(model);
         if (prefixes is null || prefixes.Length == 0)
-            throw new ArgumentException("name at least one prefix (e.g. 'layer1' or 'features.0')", nameof(prefixes));
+            throw new InvalidChoiceException("name at least one prefix (e.g. 'layer1' or 'features.0')");
         var checkedPrefixes = CheckMatches(model, prefixes);
         return SetRequiresGrad(model, p => checkedPrefixes.Any(prefix => StateKeys.IsUnder(p, prefix)), false);
     }
@@ -128,9 +129,8 @@ public static class Freezing
         {
             if (names.Any(n => StateKeys.IsUnder(n, prefix))) continue;
             var top = model.named_children().Select(c => c.name);
-            throw new ArgumentException(
-                $"no parameter of {model.GetName()} is under '{prefix}'; its top-level modules are {string.Join(", ", top)}",
-                nameof(prefixes));
+            throw new InvalidChoiceException(
+                $"no parameter of {model.GetName()} is under '{prefix}'; its top-level modules are {string.Join(", ", top)}");
         }
         return result;
     }

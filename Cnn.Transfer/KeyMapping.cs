@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using System.Text.RegularExpressions;
 using static TorchSharp.torch;
 
@@ -19,7 +20,7 @@ public sealed record KeyRule
         }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"invalid key pattern '{pattern}': {e.Message}", nameof(pattern), e);
+            throw new InvalidChoiceException($"invalid key pattern '{pattern}': {e.Message}", e);
         }
         Pattern = pattern;
         Replacement = replacement;
@@ -96,9 +97,9 @@ public sealed record KeyMapping(IReadOnlyList<string> Containers, IReadOnlyList<
         {
             string mapped = Map(key);
             if (mapped.Length == 0)
-                throw new ArgumentException($"key mapping turns '{key}' into an empty key (rules: {Describe()})");
+                throw new InvalidChoiceException($"key mapping turns '{key}' into an empty key (rules: {Describe()})");
             if (origin.TryGetValue(mapped, out var first))
-                throw new ArgumentException($"key mapping turns both '{first}' and '{key}' into '{mapped}' (rules: {Describe()})");
+                throw new InvalidChoiceException($"key mapping turns both '{first}' and '{key}' into '{mapped}' (rules: {Describe()})");
             origin[mapped] = key;
             result[mapped] = tensor;
         }

@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Zoo.Models;
 using TorchSharp.Modules;
 
@@ -24,15 +25,15 @@ public static class ParameterGroups
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!(headLearningRate > 0) || double.IsInfinity(headLearningRate))
-            throw new ArgumentOutOfRangeException(nameof(headLearningRate), headLearningRate, "expected a positive learning rate");
+            throw new InvalidChoiceException($"expected a positive learning rate; found {headLearningRate}");
         if (!(decayPerGroup > 0 && decayPerGroup <= 1))
-            throw new ArgumentOutOfRangeException(nameof(decayPerGroup), decayPerGroup, "expected a factor in (0, 1]");
+            throw new InvalidChoiceException($"expected a learning-rate decay per group in (0, 1]; found {decayPerGroup}");
         if (groups < 1)
-            throw new ArgumentOutOfRangeException(nameof(groups), groups, "expected at least 1 group");
+            throw new InvalidChoiceException($"expected at least 1 parameter group; found {groups}");
 
         var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
         if (parameters.Count == 0)
-            throw new InvalidOperationException($"{model.GetName()} has no trainable parameters; unfreeze some first");
+            throw new InvalidChoiceException($"{model.GetName()} has no trainable parameters; unfreeze some first");
         if (groups == 1)
             return [new ParameterGroup(parameters.Select(p => p.parameter).ToList(), headLearningRate)];
 
@@ -65,11 +66,11 @@ public static class ParameterGroups
         var bodyLayers = layerOf.Values.Distinct().Order().ToList();
         int bodyGroups = groups - 1;
         if (bodyLayers.Count < bodyGroups)
-            throw new ArgumentOutOfRangeException(nameof(groups), groups,
-                $"{model.GetName()} has {bodyLayers.Count} trainable weight layers besides the head, so at most {bodyLayers.Count + 1} groups");
+            throw new InvalidChoiceException(
+                $"{model.GetName()} has {bodyLayers.Count} trainable weight layers besides the head, so at most {bodyLayers.Count + 1} groups; found {groups}");
         var head = parameters.Where(p => IsHead(p.name)).Select(p => p.parameter).ToList();
         if (head.Count == 0)
-            throw new InvalidOperationException($"the head of {model.GetName()} ({string.Join(", ", map.Heads)}) is frozen; unfreeze it first");
+            throw new InvalidChoiceException($"the head of {model.GetName()} ({string.Join(", ", map.Heads)}) is frozen; unfreeze it first");
 
         // Contiguous near-equal split of the layer list (as numpy.array_split): the first (count % groups) get one more.
         var groupOfLayer = new Dictionary<int, int>();

@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using System.Buffers.Binary;
 using System.Collections;
 using System.IO.Compression;
@@ -60,9 +61,9 @@ internal static class WeightFiles
         {
             ".pt" or ".pth" or ".bin" or ".ckpt" or ".tar" => WeightFormat.PyTorch,
             ".safetensors" => WeightFormat.Safetensors,
-            _ => throw new ArgumentException(
+            _ => throw new InvalidChoiceException(
                 $"'{path}': unknown weight file extension '{extension}'; expected {PyTorchExtensions} " +
-                "(PyTorch zip checkpoint from torch.save) or .safetensors", nameof(path)),
+                "(PyTorch zip checkpoint from torch.save) or .safetensors"),
         };
     }
 

@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Zoo.Models;
 using Cnn.Zoo.IO;
 using TorchSharp;
@@ -193,7 +194,7 @@ internal static class StateKeys
     {
         var result = prefixes.Select(p => (p ?? "").TrimEnd('.')).ToArray();
         if (result.Any(p => p.Length == 0))
-            throw new ArgumentException("an empty prefix would match every key; name a module such as 'fc' or 'layer1'", parameter);
+            throw new InvalidChoiceException("an empty prefix would match every key; name a module such as 'fc' or 'layer1'");
         return result;
     }
 }

@@ -25,7 +25,7 @@ public sealed class ModelOptions
         foreach (string item in items)
         {
             int eq = item.IndexOf('=');
-            if (eq <= 0) throw new ArgumentException($"expected a model option as key=value; found '{item}'");
+            if (eq <= 0) throw new InvalidChoiceException($"expected a model option as key=value; found '{item}'");
             options.values[item[..eq].Trim()] = item[(eq + 1)..].Trim();
         }
         return options;
@@ -60,7 +60,7 @@ public sealed class ModelOptions
         catch (Exception e) when (e is FormatException or ArgumentException or OverflowException or InvalidCastException)
         {
             string allowed = typeof(T).IsEnum ? $" (one of {string.Join(", ", Enum.GetNames(typeof(T)))})" : "";
-            throw new ArgumentException($"option {key}: expected a {typeof(T).Name}{allowed}; found '{text}'", e);
+            throw new InvalidChoiceException($"option {key}: expected a {typeof(T).Name}{allowed}; found '{text}'", e);
         }
     }
 
@@ -77,6 +77,6 @@ public sealed class ModelOptions
         var unread = values.Keys.Where(k => !read.Contains(k)).ToList();
         if (unread.Count == 0) return;
         string supported = known.Count == 0 ? "none" : string.Join("; ", known);
-        throw new ArgumentException($"{model} does not take option(s) {string.Join(", ", unread)}; it supports: {supported}");
+        throw new InvalidChoiceException($"{model} does not take option(s) {string.Join(", ", unread)}; it supports: {supported}");
     }
 }

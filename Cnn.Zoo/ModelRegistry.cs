@@ -70,7 +70,7 @@ public static class ModelRegistry
     /// <summary>The entry for <paramref name="name"/>; an unknown name gets an error listing the known ones.</summary>
     public static ModelEntry Get(string name)
         => entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
-           ?? throw new ArgumentException($"unknown model '{name}'; known models: {string.Join(", ", Names)}");
+           ?? throw new InvalidChoiceException($"unknown model '{name}'; known models: {string.Join(", ", Names)}");
 
     /// <summary>Builds <paramref name="name"/> for <paramref name="numClasses"/> classes; unknown options are an error.</summary>
     public static ZooModel Create(string name, int numClasses = 1000, ModelOptions? options = null)
@@ -86,7 +86,7 @@ public static class ModelRegistry
     public static void Register(ModelEntry entry)
     {
         if (entries.Any(e => string.Equals(e.Name, entry.Name, StringComparison.OrdinalIgnoreCase)))
-            throw new ArgumentException($"a model named '{entry.Name}' is already registered");
+            throw new InvalidChoiceException($"a model named '{entry.Name}' is already registered");
         entries.Add(entry);
     }
 }

@@ -33,11 +33,11 @@ public sealed record Preprocessing
         ArgumentNullException.ThrowIfNull(std);
         ArgumentNullException.ThrowIfNull(interpolation);
         if (cropSize < 1 || resizeSize < cropSize)
-            throw new ArgumentException($"preprocessing: expected 1 <= crop size <= resize size; found resize {resizeSize}, crop {cropSize}");
+            throw new InvalidChoiceException($"preprocessing: expected 1 <= crop size <= resize size; found resize {resizeSize}, crop {cropSize}");
         if (mean.Count == 0 || mean.Count != std.Count)
-            throw new ArgumentException($"preprocessing: expected one mean and one std per channel; found {mean.Count} mean(s) and {std.Count} std(s)");
+            throw new InvalidChoiceException($"preprocessing: expected one mean and one std per channel; found {mean.Count} mean(s) and {std.Count} std(s)");
         if (std.Any(s => !(s > 0) || !double.IsFinite(s)) || mean.Any(m => !double.IsFinite(m)))
-            throw new ArgumentException($"preprocessing: expected finite means and positive finite stds; found mean [{Format(mean)}], std [{Format(std)}]");
+            throw new InvalidChoiceException($"preprocessing: expected finite means and positive finite stds; found mean [{Format(mean)}], std [{Format(std)}]");
         ResizeSize = resizeSize;
         CropSize = cropSize;
         Mean = [.. mean];

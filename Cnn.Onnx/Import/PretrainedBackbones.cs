@@ -58,7 +58,7 @@ public static class PretrainedBackbones
     /// <summary>The entry for <paramref name="name"/>; an unknown name gets an error listing the known ones.</summary>
     public static PretrainedBackbone Get(string name)
         => entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
-           ?? throw new ArgumentException($"unknown pretrained backbone '{name}'; known: {string.Join(", ", entries.Select(e => e.Name))}");
+           ?? throw new InvalidChoiceException($"unknown pretrained backbone '{name}'; known: {string.Join(", ", entries.Select(e => e.Name))}");
 
     static readonly Lazy<WeightsCatalog> withTorchVision = new(() => WeightsCatalog.Default.With(CatalogEntries));
 

@@ -49,7 +49,7 @@ public sealed class BenchmarkTests
     [TestMethod]
     public void AnUnknownModelNamesTheChoices()
     {
-        var error = Assert.ThrowsExactly<ArgumentException>(() => BenchModel.Parse("resnet51"));
+        var error = Assert.ThrowsExactly<InvalidChoiceException>(() => BenchModel.Parse("resnet51"));
         StringAssert.Contains(error.Message, "resnet18_cifar");
         StringAssert.Contains(error.Message, "resnet50");
         Assert.AreEqual("resnet18", BenchModel.Parse("resnet18_cifar").Name);

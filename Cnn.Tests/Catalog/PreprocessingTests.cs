@@ -91,11 +91,11 @@ public sealed class PreprocessingTests
     [TestMethod]
     public void Preprocessing_RefusesWhatCannotBeDone()
     {
-        Assert.ThrowsExactly<ArgumentException>(() => new Preprocessing(200, 224, [0.5], [0.5]));
-        Assert.ThrowsExactly<ArgumentException>(() => new Preprocessing(256, 224, [0.5, 0.5], [0.5]));
-        Assert.ThrowsExactly<ArgumentException>(() => new Preprocessing(256, 224, [0.5], [0.0]));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => new Preprocessing(200, 224, [0.5], [0.5]));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => new Preprocessing(256, 224, [0.5, 0.5], [0.5]));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => new Preprocessing(256, 224, [0.5], [0.0]));
         var bicubic = new Preprocessing(256, 224, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5], "bicubic");
-        var error = Assert.ThrowsExactly<ArgumentException>(() => DataSetup.Pipeline(SampleGeometry.Of(FramedDigit()), Rgb224, bicubic, augment: false));
+        var error = Assert.ThrowsExactly<InvalidChoiceException>(() => DataSetup.Pipeline(SampleGeometry.Of(FramedDigit()), Rgb224, bicubic, augment: false));
         StringAssert.Contains(error.Message, "bicubic");
     }
 }

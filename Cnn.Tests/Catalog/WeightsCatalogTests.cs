@@ -125,16 +125,16 @@ public sealed class WeightsCatalogTests
         Assert.IsNull(entry.Categories);
         Assert.AreEqual(224, entry.Preprocessing.ResizeSize);
         CollectionAssert.AreEqual(Preprocessing.ImageNet.Mean.ToArray(), entry.Preprocessing.Mean.ToArray());
-        var error = Assert.ThrowsExactly<ArgumentException>(() => PretrainedBackbones.Catalog.Create("resnet18_2223"));
+        var error = Assert.ThrowsExactly<InvalidChoiceException>(() => PretrainedBackbones.Catalog.Create("resnet18_2223"));
         StringAssert.Contains(error.Message, "no classifier");
     }
 
     [TestMethod]
     public void UnknownNames_ListWhatThereIs()
     {
-        var error = Assert.ThrowsExactly<ArgumentException>(() => Catalog.Get("resnet50", "IMAGENET1K_V3"));
+        var error = Assert.ThrowsExactly<InvalidChoiceException>(() => Catalog.Get("resnet50", "IMAGENET1K_V3"));
         StringAssert.Contains(error.Message, "IMAGENET1K_V1, IMAGENET1K_V2 (DEFAULT)");
-        error = Assert.ThrowsExactly<ArgumentException>(() => Catalog.Get("lenet5"));
+        error = Assert.ThrowsExactly<InvalidChoiceException>(() => Catalog.Get("lenet5"));
         StringAssert.Contains(error.Message, "resnet50");
     }
 

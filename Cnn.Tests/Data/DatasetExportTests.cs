@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Training.Data;
 
 namespace Cnn.Tests.Data;
@@ -47,7 +48,7 @@ public sealed class DatasetExportTests
         CollectionAssert.AreEqual(new[] { "1.png", "4.png" }, Directory.GetFiles(Path.Combine(root, "a")).Select(Path.GetFileName).Order().ToArray());
         Assert.AreEqual(6, Datasets.ImageFolder(root).Count);
 
-        var tooMany = Assert.ThrowsExactly<ArgumentException>(() => DatasetExport.ToImageFolder(source, Path.Combine(temp.Path, "other"), perClass: 4));
+        var tooMany = Assert.ThrowsExactly<InvalidChoiceException>(() => DatasetExport.ToImageFolder(source, Path.Combine(temp.Path, "other"), perClass: 4));
         StringAssert.Contains(tooMany.Message, "class 'a' (label 0) has 3 samples");
 
         var foreign = Assert.ThrowsExactly<IOException>(() => DatasetExport.ToImageFolder(source, root, perClass: 1));

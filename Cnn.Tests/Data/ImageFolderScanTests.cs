@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Tests.Support;
 using Cnn.Training.Data;
 using Cnn.Zoo.Models;
@@ -184,7 +185,7 @@ public sealed class ImageFolderScanTests
         Assert.AreEqual("3x2x2", out3.ToString());
         CollectionAssert.AreEqual(grey.Pixels, out3.Pixels[4..8]);
         var two = new ImageData(new float[8], 2, 2, 2);
-        var e = Assert.ThrowsExactly<ArgumentException>(() => DataSetup.Pipeline(SampleGeometry.Of(two), rgbModel, 2, [0f, 0f, 0f], [1f, 1f, 1f], false));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => DataSetup.Pipeline(SampleGeometry.Of(two), rgbModel, 2, [0f, 0f, 0f], [1f, 1f, 1f], false));
         StringAssert.Contains(e.Message, "2-channel images but the model expects 3");
         Assert.AreEqual(ColorMode.Grey, ColorModes.ForChannels(1));
         Assert.AreEqual(ColorMode.Rgb, ColorModes.ForChannels(3));

@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Training.Data;
 
 namespace Cnn.Tests.Data;
@@ -40,7 +41,7 @@ public sealed class SplitAndSubsetTests
         CollectionAssert.AreNotEqual(Enumerable.Range(0, 300).Select(data.Describe).ToList(), chosen, "shuffled, not the first 30");
         CollectionAssert.AreEqual(chosen, Enumerable.Range(0, 300).Select(Datasets.Subset(data, 30, 1).Describe).ToList());
 
-        var e = Assert.ThrowsExactly<ArgumentException>(() => Datasets.Subset(data, perClass: 101, seed: 1));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => Datasets.Subset(data, perClass: 101, seed: 1));
         StringAssert.Contains(e.Message, "class 'class0' (label 0) has 100 samples");
     }
 }

@@ -224,14 +224,14 @@ public sealed class OnnxExportTests
     public void OptionsThatDoNotFitTheModelAreRefusedWithWhatWasExpected()
     {
         using var model = ModelRegistry.Create("lenet5", 10);
-        var size = Assert.ThrowsExactly<ArgumentException>(() => OnnxExport.ToModelProto(model, new OnnxExportOptions(28, 28)));
+        var size = Assert.ThrowsExactly<InvalidChoiceException>(() => OnnxExport.ToModelProto(model, new OnnxExportOptions(28, 28)));
         StringAssert.Contains(size.Message, "N x 1 x 32 x 32");
-        var names = Assert.ThrowsExactly<ArgumentException>(() => OnnxExport.ToModelProto(model, new OnnxExportOptions(ClassNames: ["a", "b"])));
+        var names = Assert.ThrowsExactly<InvalidChoiceException>(() => OnnxExport.ToModelProto(model, new OnnxExportOptions(ClassNames: ["a", "b"])));
         StringAssert.Contains(names.Message, "10 classes; 2 class names");
-        var norm = Assert.ThrowsExactly<ArgumentException>(
+        var norm = Assert.ThrowsExactly<InvalidChoiceException>(
             () => OnnxExport.ToModelProto(model, new OnnxExportOptions(Preprocessing: new Preprocessing(32, 32, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]))));
         StringAssert.Contains(norm.Message, "1 channel(s)");
-        var crop = Assert.ThrowsExactly<ArgumentException>(
+        var crop = Assert.ThrowsExactly<InvalidChoiceException>(
             () => OnnxExport.ToModelProto(model, new OnnxExportOptions(32, 32, Preprocessing: new Preprocessing(36, 28, [0.5], [0.5]))));
         StringAssert.Contains(crop.Message, "crops 28 x 28");
     }

@@ -64,7 +64,7 @@ public sealed class FreezingTests
     public void FreezeFirst_Vgg16_SixteenLayersThirteenAreTheConvolutions()
     {
         using var model = ModelRegistry.Create("vgg16", 10);
-        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Freezing.FreezeFirst(model, 17));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => Freezing.FreezeFirst(model, 17));
         StringAssert.Contains(e.Message, "16 weight layers");
 
         int count = Freezing.FreezeFirst(model, 13);
@@ -84,7 +84,7 @@ public sealed class FreezingTests
         CollectionAssert.AreEquivalent(new[] { "features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias" },
                                        Frozen(model));
         Assert.AreEqual(0, Freezing.FreezeFirst(model, 0));
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => Freezing.FreezeFirst(model, -1));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => Freezing.FreezeFirst(model, -1));
     }
 
     [TestMethod]
@@ -95,12 +95,12 @@ public sealed class FreezingTests
         Assert.IsTrue(Frozen(model).All(n => n.StartsWith("layer1.", StringComparison.Ordinal)));
         Assert.AreEqual(2, Freezing.FreezeByPrefix(model, "layer2.0.conv1", "fc.weight"));
 
-        var e = Assert.ThrowsExactly<ArgumentException>(() => Freezing.FreezeByPrefix(model, "layer9"));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => Freezing.FreezeByPrefix(model, "layer9"));
         StringAssert.Contains(e.Message, "layer9");
         StringAssert.Contains(e.Message, "layer4");
-        Assert.ThrowsExactly<ArgumentException>(() => Freezing.FreezeByPrefix(model, "layer1.0.conv"));
-        Assert.ThrowsExactly<ArgumentException>(() => Freezing.FreezeByPrefix(model));
-        Assert.ThrowsExactly<ArgumentException>(() => Freezing.FreezeByPrefix(model, ""));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => Freezing.FreezeByPrefix(model, "layer1.0.conv"));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => Freezing.FreezeByPrefix(model));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => Freezing.FreezeByPrefix(model, ""));
 
         Freezing.Unfreeze(model, "layer1.1");
         Assert.IsTrue(Frozen(model).All(n => !n.StartsWith("layer1.1.", StringComparison.Ordinal)));

@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Transfer;
 using static Cnn.Tests.Transfer.TransferFixtures;
 using static TorchSharp.torch;
@@ -32,7 +33,7 @@ public sealed class KeyMappingTests
         using var a = zeros(1);
         using var b = zeros(1);
         var state = new Dictionary<string, Tensor> { ["module.fc.weight"] = a, ["fc.weight"] = b };
-        var e = Assert.ThrowsExactly<ArgumentException>(() => KeyMapping.Default.Apply(state));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => KeyMapping.Default.Apply(state));
         StringAssert.Contains(e.Message, "'module.fc.weight'");
         StringAssert.Contains(e.Message, "'fc.weight'");
     }
@@ -41,7 +42,7 @@ public sealed class KeyMappingTests
     public void Apply_KeyMappedToEmpty_IsAnError()
     {
         using var a = zeros(1);
-        var e = Assert.ThrowsExactly<ArgumentException>(
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(
             () => KeyMapping.None.WithRule(".*", "").Apply(new Dictionary<string, Tensor> { ["fc.weight"] = a }));
         StringAssert.Contains(e.Message, "empty key");
     }
@@ -49,7 +50,7 @@ public sealed class KeyMappingTests
     [TestMethod]
     public void InvalidPattern_IsRejectedWhenTheRuleIsMade()
     {
-        var e = Assert.ThrowsExactly<ArgumentException>(() => KeyMapping.Default.WithRule("(unclosed", ""));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => KeyMapping.Default.WithRule("(unclosed", ""));
         StringAssert.Contains(e.Message, "(unclosed");
     }
 

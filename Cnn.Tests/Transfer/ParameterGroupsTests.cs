@@ -61,17 +61,17 @@ public sealed class ParameterGroupsTests
         using var model = ModelRegistry.Create("lenet5", 10);
         // LeNet-5 has 5 weight layers: 4 before the head, so at most 5 groups.
         Assert.HasCount(5, ParameterGroups.Discriminative(model, 1e-3, 0.5, 5));
-        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ParameterGroups.Discriminative(model, 1e-3, 0.5, 6));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => ParameterGroups.Discriminative(model, 1e-3, 0.5, 6));
         StringAssert.Contains(e.Message, "4 trainable weight layers");
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ParameterGroups.Discriminative(model, 1e-3, 0, 2));
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ParameterGroups.Discriminative(model, -1, 0.5, 2));
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => ParameterGroups.Discriminative(model, 1e-3, 0.5, 0));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => ParameterGroups.Discriminative(model, 1e-3, 0, 2));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => ParameterGroups.Discriminative(model, -1, 0.5, 2));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => ParameterGroups.Discriminative(model, 1e-3, 0.5, 0));
 
         var single = ParameterGroups.Discriminative(model, 1e-3, 0.5, 1);
         Assert.HasCount(model.parameters().Count(), single.Single().Parameters);
 
         Freezing.FreezeByPrefix(model, model.ClassifierName);
-        Assert.ThrowsExactly<InvalidOperationException>(() => ParameterGroups.Discriminative(model, 1e-3, 0.5, 2));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => ParameterGroups.Discriminative(model, 1e-3, 0.5, 2));
     }
 
     [TestMethod]

@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using System.Buffers.Binary;
 using System.Text.Json;
 using Cnn.Transfer;
@@ -72,7 +73,7 @@ public sealed class TransferRoundTripTests
         CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(dir.Path));
         using (var reloaded = new LeNet5()) Assert.IsTrue(Weights.Load(reloaded, path).IsExact);
 
-        Assert.ThrowsExactly<ArgumentException>(() => Weights.Save(model, dir.File("w.onnx")));
+        Assert.ThrowsExactly<InvalidChoiceException>(() => Weights.Save(model, dir.File("w.onnx")));
         var e = Assert.ThrowsExactly<DirectoryNotFoundException>(() => Weights.Save(model, Path.Combine(dir.Path, "missing", "w.pt")));
         StringAssert.Contains(e.Message, "missing");
         CollectionAssert.AreEqual(new[] { path }, Directory.GetFiles(dir.Path), "failed saves leave nothing behind");

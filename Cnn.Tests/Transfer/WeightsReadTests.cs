@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Transfer;
 using Cnn.Zoo.Models;
 using TorchSharp;
@@ -170,7 +171,7 @@ public sealed class WeightsReadTests
     [TestMethod]
     public void UnknownExtension_NamesTheSupportedOnes()
     {
-        var e = Assert.ThrowsExactly<ArgumentException>(() => Weights.Read(PathOf("lenet5_expected.json")));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => Weights.Read(PathOf("lenet5_expected.json")));
         StringAssert.Contains(e.Message, ".safetensors");
         StringAssert.Contains(e.Message, ".pt");
     }

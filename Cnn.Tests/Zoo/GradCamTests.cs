@@ -173,7 +173,7 @@ public sealed class GradCamTests
         using var lenet = ModelRegistry.Create("lenet5", 10);
         using var bf16 = InferenceModel.Optimize(lenet, new InferenceOptions(Precision: InferencePrecision.BFloat16));
         using var x = DeterministicWeights.Input(1, 1, 32, 32);
-        var refused = Assert.ThrowsExactly<ArgumentException>(() => GradCam.Compute(bf16.Model, x));
+        var refused = Assert.ThrowsExactly<InvalidChoiceException>(() => GradCam.Compute(bf16.Model, x));
         StringAssert.Contains(refused.Message, "Grad-CAM computes in float32; lenet5 has BFloat16 weights");
     }
 
@@ -182,12 +182,12 @@ public sealed class GradCamTests
     {
         using var model = ModelRegistry.Create("resnet18", 10);
         using var x = DeterministicWeights.Input(1, 3, 64, 64);
-        var unknown = Assert.ThrowsExactly<ArgumentException>(() => GradCam.Compute(model, x, layer: "layer5"));
+        var unknown = Assert.ThrowsExactly<InvalidChoiceException>(() => GradCam.Compute(model, x, layer: "layer5"));
         StringAssert.Contains(unknown.Message, "no layer 'layer5'");
         StringAssert.Contains(unknown.Message, "layer4");
-        var twice = Assert.ThrowsExactly<ArgumentException>(() => GradCam.Compute(model, x, layer: "layer1.0.relu"));
+        var twice = Assert.ThrowsExactly<InvalidChoiceException>(() => GradCam.Compute(model, x, layer: "layer1.0.relu"));
         StringAssert.Contains(twice.Message, "runs 2 times");
-        var flat = Assert.ThrowsExactly<ArgumentException>(() => GradCam.Compute(model, x, layer: "fc"));
+        var flat = Assert.ThrowsExactly<InvalidChoiceException>(() => GradCam.Compute(model, x, layer: "fc"));
         StringAssert.Contains(flat.Message, "N x C x H x W");
         StringAssert.Contains(flat.Message, "[1, 10]");
         var badClass = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => GradCam.Compute(model, x, targetClass: 10));
@@ -195,7 +195,7 @@ public sealed class GradCamTests
         using var grey = DeterministicWeights.Input(1, 1, 64, 64);
         Assert.ThrowsExactly<ArgumentException>(() => GradCam.Compute(model, grey));
         using var googlenet = ModelRegistry.Create("googlenet", 10, ModelOptions.Parse(["aux_logits=true"]));
-        var aux = Assert.ThrowsExactly<ArgumentException>(() => GradCam.Compute(googlenet, x, layer: "aux1.conv"));
+        var aux = Assert.ThrowsExactly<InvalidChoiceException>(() => GradCam.Compute(googlenet, x, layer: "aux1.conv"));
         StringAssert.Contains(aux.Message, "did not run");
     }
 }

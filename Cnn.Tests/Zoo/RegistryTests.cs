@@ -107,13 +107,13 @@ public sealed class RegistryTests
     [TestMethod]
     public void UnknownNamesAndOptionsAreRejectedListingWhatExists()
     {
-        var e = Assert.ThrowsExactly<ArgumentException>(() => ModelRegistry.Create("resnet51"));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => ModelRegistry.Create("resnet51"));
         StringAssert.Contains(e.Message, "resnet50");
         StringAssert.Contains(e.Message, "mobilenet_v2");
-        var o = Assert.ThrowsExactly<ArgumentException>(() => ModelRegistry.Create("vgg16", 10, ModelOptions.Parse(["width=0.5"])));
+        var o = Assert.ThrowsExactly<InvalidChoiceException>(() => ModelRegistry.Create("vgg16", 10, ModelOptions.Parse(["width=0.5"])));
         StringAssert.Contains(o.Message, "width");
         StringAssert.Contains(o.Message, "dropout");
-        var v = Assert.ThrowsExactly<ArgumentException>(() => ModelRegistry.Create("lenet5", 10, ModelOptions.Parse(["activation=swish"])));
+        var v = Assert.ThrowsExactly<InvalidChoiceException>(() => ModelRegistry.Create("lenet5", 10, ModelOptions.Parse(["activation=swish"])));
         StringAssert.Contains(v.Message, "Tanh");
     }
 

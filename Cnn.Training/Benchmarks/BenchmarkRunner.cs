@@ -34,7 +34,7 @@ public sealed record BenchModel(string Label, string Name, string[] Options, int
     public static BenchModel Parse(string label)
         => Defaults.FirstOrDefault(m => m.Label == label)
            ?? (ModelRegistry.Names.Contains(label) ? new BenchModel(label, label, [])
-               : throw new ArgumentException($"--models: '{label}' is not a model; expected any of {string.Join(", ", Defaults.Select(d => d.Label).Concat(ModelRegistry.Names).Distinct())}"));
+               : throw new InvalidChoiceException($"--models: '{label}' is not a model; expected any of {string.Join(", ", Defaults.Select(d => d.Label).Concat(ModelRegistry.Names).Distinct())}"));
 }
 
 /// <summary>What the benchmark measures and how long it tries.</summary>

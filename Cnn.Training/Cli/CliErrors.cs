@@ -2,6 +2,7 @@ using System.Text;
 using Cnn.Training.Data;
 using Cnn.Training.Training;
 using Cnn.Transfer;
+using Cnn.Zoo;
 
 namespace Cnn.Training.Cli;
 
@@ -49,26 +50,22 @@ public static class CliErrors
         return code;
     }
 
-    /// <summary>Exit code, one-paragraph message, and whether the exception is one the project documents for bad input.</summary>
+    /// <summary>
+    /// Exit code, one-paragraph message, and whether the exception is one the project documents for bad input. The
+    /// project's own types decide: a wrong choice (<see cref="UsageException"/>, <see cref="InvalidChoiceException"/>)
+    /// is exit 2; damaged data or weights, a diverged run and the file system's refusals are exit 1 with their message.
+    /// Anything else, an <see cref="ArgumentException"/> or <see cref="InvalidOperationException"/> of .NET's included,
+    /// is a bug: exit 1, and the user is asked to report it.
+    /// </summary>
     static (int Code, string Message, bool Expected) Classify(Exception e) => e switch
     {
-        UsageException => (ExitCode.Usage, e.Message, true),
-        ArgumentException a => (ExitCode.Usage, WithoutParameterSuffix(a), true),
+        UsageException or InvalidChoiceException => (ExitCode.Usage, e.Message, true),
         WeightLoadException or BadSampleException or InvalidDataException or TrainingDivergedException
             => (ExitCode.Failed, e.Message, true),
         FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException
             => (ExitCode.Failed, e.Message, true),
-        InvalidOperationException => (ExitCode.Failed, e.Message, true),
         _ => (ExitCode.Failed, FirstLine(e.Message), false),
     };
-
-    /// <summary>.NET appends " (Parameter 'x')" to argument messages; the user did not pass a parameter called x.</summary>
-    static string WithoutParameterSuffix(ArgumentException e)
-    {
-        string message = e.Message;
-        int at = e.ParamName is null ? -1 : message.LastIndexOf($" (Parameter '{e.ParamName}')", StringComparison.Ordinal);
-        return at > 0 ? message[..at] : message;
-    }
 
     static string FirstLine(string message)
     {

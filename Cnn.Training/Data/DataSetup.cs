@@ -62,12 +62,12 @@ public static class DataSetup
         string folder = data;
         if (data is "mnist" or "fashion-mnist")
         {
-            string root = RepositoryData() ?? throw new ArgumentException(
+            string root = RepositoryData() ?? throw new InvalidChoiceException(
                 $"--data {data}: the shipped data/ folder was not found above {Directory.GetCurrentDirectory()}; pass a folder instead");
             folder = Path.Combine(root, data);
         }
         if (!Directory.Exists(folder))
-            throw new ArgumentException($"--data: expected mnist, fashion-mnist or a folder; '{data}' is neither");
+            throw new InvalidChoiceException($"--data: expected mnist, fashion-mnist or a folder; '{data}' is neither");
         bool Has(string prefix) => Directory.EnumerateFiles(folder).Any(f => Path.GetFileName(f).StartsWith(prefix, StringComparison.Ordinal));
         if (Has("train-images-idx3-ubyte")) return (folder, Datasets.IdxFolder(folder), $"IDX files in {folder}");
         if (Has("data_batch_1")) return (folder, Datasets.Cifar10(folder), $"CIFAR-10 batches in {folder}");
@@ -183,9 +183,9 @@ public static class DataSetup
     {
         ArgumentNullException.ThrowIfNull(preprocessing);
         if (preprocessing.Interpolation != "bilinear")
-            throw new ArgumentException($"preprocessing: only bilinear resizing is implemented; the weights ask for '{preprocessing.Interpolation}'");
+            throw new InvalidChoiceException($"preprocessing: only bilinear resizing is implemented; the weights ask for '{preprocessing.Interpolation}'");
         if (preprocessing.Mean.Count != input.Channels)
-            throw new ArgumentException($"preprocessing has statistics for {preprocessing.Mean.Count} channel(s) but the model expects {input.Channels}");
+            throw new InvalidChoiceException($"preprocessing has statistics for {preprocessing.Mean.Count} channel(s) but the model expects {input.Channels}");
         var common = ChannelSteps(geometry, input);
         int crop = preprocessing.CropSize;
         ITransform[] evalGeometry = [Transforms.Resize(preprocessing.ResizeSize), Transforms.CenterCrop(crop, crop)];
@@ -207,7 +207,7 @@ public static class DataSetup
     {
         if (geometry.Channels == input.Channels) return [];
         if (geometry.Channels is not (1 or 3) || input.Channels is not (1 or 3))
-            throw new ArgumentException(
+            throw new InvalidChoiceException(
                 $"the data has {geometry.Channels}-channel images but the model expects {input.Channels}; " +
                 "only grey (1) and RGB (3) convert into each other: use data with the model's channel count");
         return [Transforms.ToChannels(input.Channels)];

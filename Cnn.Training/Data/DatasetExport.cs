@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Zoo.IO;
 
 namespace Cnn.Training.Data;
@@ -19,7 +20,7 @@ public static class DatasetExport
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
-        if (perClass is < 1) throw new ArgumentOutOfRangeException(nameof(perClass), perClass, "expected at least 1 sample per class");
+        if (perClass is < 1) throw new InvalidChoiceException($"expected at least 1 sample per class; found {perClass}");
 
         var folders = FolderNames(data.Classes);
         var chosen = Choose(data, perClass);
@@ -54,7 +55,7 @@ public static class DatasetExport
             // A leading '.' would hide the folder from ImageFolder; "." and ".." are not folder names at all.
             if (name.Length == 0 || name.StartsWith('.')) name = $"class_{label}";
             if (owner.TryGetValue(name, out int other))
-                throw new ArgumentException(
+                throw new InvalidChoiceException(
                     $"classes '{classes[other]}' (label {other}) and '{classes[label]}' (label {label}) both map to folder '{name}'; expected distinct folder names");
             owner[name] = label;
             names[label] = name;
@@ -74,7 +75,7 @@ public static class DatasetExport
         {
             int needed = perClass ?? 1;
             if (byClass[label].Count < needed)
-                throw new ArgumentException(
+                throw new InvalidChoiceException(
                     $"class '{data.Classes[label]}' (label {label}) has {DataFiles.Plural(byClass[label].Count, "sample")}; expected at least {needed} " +
                     (perClass is null ? "(an image folder cannot hold an empty class)" : $"(perClass = {perClass})"));
         }

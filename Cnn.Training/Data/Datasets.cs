@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 namespace Cnn.Training.Data;
 
 /// <summary>
@@ -77,7 +78,7 @@ public static class Datasets
     {
         ArgumentNullException.ThrowIfNull(data);
         if (!(validationFraction > 0 && validationFraction < 1))
-            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "expected a fraction strictly between 0 and 1");
+            throw new InvalidChoiceException($"expected a validation fraction strictly between 0 and 1; found {validationFraction}");
         var train = new List<int>();
         var validation = new List<int>();
         foreach (var members in ShuffledByClass(data, seed))
@@ -103,9 +104,8 @@ public static class Datasets
         for (int label = 0; label < byClass.Length; label++)
         {
             if (byClass[label].Count < perClass)
-                throw new ArgumentException(
-                    $"class '{data.Classes[label]}' (label {label}) has {DataFiles.Plural(byClass[label].Count, "sample")}; expected at least perClass = {perClass}",
-                    nameof(perClass));
+                throw new InvalidChoiceException(
+                    $"class '{data.Classes[label]}' (label {label}) has {DataFiles.Plural(byClass[label].Count, "sample")}; expected at least perClass = {perClass}");
             chosen.AddRange(byClass[label].Take(perClass));
         }
         return new SubsetDataset(data, Sorted(chosen));

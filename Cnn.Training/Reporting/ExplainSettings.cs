@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using System.Globalization;
 using Cnn.Training.Data;
 using Cnn.Training.Training;
@@ -48,7 +49,7 @@ public sealed record ExplainSettings(float[] Mean, float[] Std, IReadOnlyList<st
     {
         ArgumentNullException.ThrowIfNull(info);
         if (info.InputShape.Length == 0)
-            throw new ArgumentException($"the {info.Model} checkpoint records no input shape; expected one written by train or finetune");
+            throw new InvalidChoiceException($"the {info.Model} checkpoint records no input shape; expected one written by train or finetune");
         return new ExplainSettings(info.Mean, info.Std, info.Classes) { InputSize = (int)info.InputShape[^1], EvalResize = info.EvalResize };
     }
 
@@ -66,12 +67,12 @@ public sealed record ExplainSettings(float[] Mean, float[] Std, IReadOnlyList<st
         if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
         {
             if (index < numClasses) return index;
-            throw new ArgumentException($"class {index} does not exist: the model has {numClasses} classes (0 to {numClasses - 1})");
+            throw new InvalidChoiceException($"class {index} does not exist: the model has {numClasses} classes (0 to {numClasses - 1})");
         }
         string known = classes.Count == 0
             ? "these weights carry no class names, so give an index"
             : $"known names: {string.Join(", ", classes.Take(12))}{(classes.Count > 12 ? ", ..." : "")}";
-        throw new ArgumentException($"class '{text}' is neither an index from 0 to {numClasses - 1} nor a class name; {known}");
+        throw new InvalidChoiceException($"class '{text}' is neither an index from 0 to {numClasses - 1} nor a class name; {known}");
     }
 
     static int IndexOf(IReadOnlyList<string> classes, string name, StringComparison comparison)

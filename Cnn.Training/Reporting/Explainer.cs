@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Training.Data;
 using Cnn.Zoo.IO;
 using Cnn.Zoo.Analysis;
@@ -26,7 +27,7 @@ public static class Explainer
         ArgumentNullException.ThrowIfNull(settings);
         var clash = images.GroupBy(OutputName, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
         if (clash is not null)
-            throw new ArgumentException($"{string.Join(" and ", clash)} would both write {clash.Key}.gradcam.png; " +
+            throw new InvalidChoiceException($"{string.Join(" and ", clash)} would both write {clash.Key}.gradcam.png; " +
                                         "explain them into different --out folders or rename one");
         Directory.CreateDirectory(outputFolder);
         var results = new List<(string, GradCamMap, string, string)>();

@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using System.Globalization;
 using System.Text;
 using Cnn.Training.Data;
@@ -189,7 +190,7 @@ public static class GradCamPictures
                 // An unreadable held-out file was already reported (or skipped) by the run; the next one stands in.
             }
         }
-        if (picked.Count == 0) throw new ArgumentException("no readable held-out image to explain", nameof(heldOut));
+        if (picked.Count == 0) throw new InvalidChoiceException("no readable held-out image to explain");
         var items = new List<(ImageData, GradCamMap, int)>();
         // A few images per pass: the backward pass keeps every activation of a trainable model.
         foreach (var chunk in picked.Chunk(4))

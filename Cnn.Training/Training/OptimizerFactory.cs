@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 using Cnn.Transfer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,7 +18,7 @@ public static class OptimizerFactory
             .Where(g => g.Parameters.Count > 0)
             .ToList();
         if (trainable.Count == 0)
-            throw new InvalidOperationException("every parameter is frozen: nothing to train (unfreeze some layers)");
+            throw new InvalidChoiceException("every parameter is frozen: nothing to train (unfreeze some layers)");
         // Each group carries its own rate; the optimizer's default rate only fills groups that have none.
         double lr = trainable[0].LearningRate;
         return kind switch

@@ -35,11 +35,11 @@ public sealed class WeightsCatalog
         {
             var repeated = group.GroupBy(e => e.Name, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
             if (repeated is not null)
-                throw new ArgumentException($"weights catalog: {group.Key} has two entries named {repeated.Key}");
+                throw new InvalidChoiceException($"weights catalog: {group.Key} has two entries named {repeated.Key}");
             if (group.Any(e => string.Equals(e.Name, DefaultName, StringComparison.OrdinalIgnoreCase)))
-                throw new ArgumentException($"weights catalog: {group.Key} has an entry named {DefaultName}, which is reserved for the default's alias");
+                throw new InvalidChoiceException($"weights catalog: {group.Key} has an entry named {DefaultName}, which is reserved for the default's alias");
             if (group.Count(e => e.IsDefault) > 1)
-                throw new ArgumentException($"weights catalog: {group.Key} has {group.Count(e => e.IsDefault)} default entries; expected at most one");
+                throw new InvalidChoiceException($"weights catalog: {group.Key} has {group.Count(e => e.IsDefault)} default entries; expected at most one");
         }
     }
 
@@ -61,7 +61,7 @@ public sealed class WeightsCatalog
     /// <c>DEFAULT</c>), both case-insensitive. An unknown name gets an error that lists what there is.
     /// </summary>
     public WeightsEntry Get(string model, string weights = DefaultName)
-        => TryGet(model, weights, out var entry) ? entry : throw new ArgumentException(Missing(model, weights));
+        => TryGet(model, weights, out var entry) ? entry : throw new InvalidChoiceException(Missing(model, weights));
 
     /// <summary>Like <see cref="Get"/>, without the error.</summary>
     public bool TryGet(string model, string weights, out WeightsEntry entry)
@@ -108,7 +108,7 @@ public sealed class WeightsCatalog
     {
         var entry = Get(model, weights);
         if (entry.NumClasses is null && numClasses is null)
-            throw new ArgumentException($"{entry} holds no classifier (it is a backbone); give a number of classes for a new head");
+            throw new InvalidChoiceException($"{entry} holds no classifier (it is a backbone); give a number of classes for a new head");
         cache ??= WeightsCache.FromEnvironment();
         log ??= Console.Error.WriteLine;
         var buildOptions = new ModelOptions(entry.Options.Concat(options?.ToDictionary() ?? []));

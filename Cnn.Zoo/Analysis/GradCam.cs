@@ -37,7 +37,7 @@ public static class GradCam
         // Grad-CAM computes in float32 (or float64): a bf16 model's rounded weights and gradients would give another map
         // than the one its float32 weights stand for, and its layers refuse float32 images.
         if (model.parameters().FirstOrDefault(p => p.dtype is ScalarType.BFloat16 or ScalarType.Float16) is { } rounded)
-            throw new ArgumentException($"Grad-CAM computes in float32; {modelName} has {rounded.dtype} weights. Optimise it " +
+            throw new InvalidChoiceException($"Grad-CAM computes in float32; {modelName} has {rounded.dtype} weights. Optimise it " +
                                         "with InferencePrecision.Float32 (the default) or explain the plain model");
         if (targetClass is int wanted && (wanted < 0 || wanted >= model.NumClasses))
             throw new ArgumentOutOfRangeException(nameof(targetClass), wanted,
@@ -69,14 +69,14 @@ public static class GradCam
 
             string where = layer is null ? "the convolutional body" : $"layer '{layer}'";
             if (calls == 0 || activation is null)
-                throw new ArgumentException($"{modelName}: {where} did not run in the eval-mode forward pass (an auxiliary " +
+                throw new InvalidChoiceException($"{modelName}: {where} did not run in the eval-mode forward pass (an auxiliary " +
                                             "head?); choose a layer on the path from the input to the logits");
             if (calls > 1)
-                throw new ArgumentException($"{modelName}: {where} runs {calls} times in one forward pass (a module used " +
+                throw new InvalidChoiceException($"{modelName}: {where} runs {calls} times in one forward pass (a module used " +
                                             "twice, such as a shared ReLU), so it has no single activation; choose its " +
                                             "parent block or a layer that runs once");
             if (activation.dim() != 4)
-                throw new ArgumentException($"{modelName}: Grad-CAM needs a layer with an N x C x H x W output; {where} " +
+                throw new InvalidChoiceException($"{modelName}: Grad-CAM needs a layer with an N x C x H x W output; {where} " +
                                             $"gives [{string.Join(", ", activation.shape)}]; choose a convolutional layer or block");
 
             long n = logits.shape[0];
@@ -117,11 +117,11 @@ public static class GradCam
         {
             if (name != layer) continue;
             return module as nn.Module<Tensor, Tensor>
-                   ?? throw new ArgumentException($"{model.GetName()}: layer '{layer}' is a {module.GetType().Name}, which " +
+                   ?? throw new InvalidChoiceException($"{model.GetName()}: layer '{layer}' is a {module.GetType().Name}, which " +
                                                   "does not map one tensor to one tensor; choose a convolutional layer or block");
         }
         string topLevel = string.Join(", ", model.named_children().Select(c => c.name));
-        throw new ArgumentException($"{model.GetName()} has no layer '{layer}'; layer names are module names as in the " +
+        throw new InvalidChoiceException($"{model.GetName()} has no layer '{layer}'; layer names are module names as in the " +
                                     $"state dict, e.g. the top-level {topLevel}, or nested ones such as '<top-level>.0'");
     }
 }

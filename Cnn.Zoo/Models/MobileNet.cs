@@ -42,7 +42,7 @@ public sealed class MobileNetV1 : ZooModel
     public MobileNetV1(int numClasses = 1000, double widthMultiplier = 1.0, double dropout = 0.2)
         : base("mobilenet_v1", new InputSpec(3, 224, 224, 32, 32), numClasses)
     {
-        if (widthMultiplier <= 0) throw new ArgumentOutOfRangeException(nameof(widthMultiplier), widthMultiplier, "expected a width multiplier > 0");
+        if (widthMultiplier <= 0) throw new InvalidChoiceException($"expected a width multiplier > 0; found {widthMultiplier}");
         WidthMultiplier = widthMultiplier;
         int channels = ChannelRounding.MakeDivisible(32 * widthMultiplier);
         var layers = new List<nn.Module<Tensor, Tensor>> { new ConvNormAct(3, channels, 3, stride: 2) };
@@ -102,7 +102,7 @@ public sealed class MobileNetV2 : ZooModel
     public MobileNetV2(int numClasses = 1000, double widthMultiplier = 1.0, double dropout = 0.2)
         : base("mobilenet_v2", new InputSpec(3, 224, 224, 32, 32), numClasses)
     {
-        if (widthMultiplier <= 0) throw new ArgumentOutOfRangeException(nameof(widthMultiplier), widthMultiplier, "expected a width multiplier > 0");
+        if (widthMultiplier <= 0) throw new InvalidChoiceException($"expected a width multiplier > 0; found {widthMultiplier}");
         WidthMultiplier = widthMultiplier;
         int channels = ChannelRounding.MakeDivisible(32 * widthMultiplier);
         int lastChannels = ChannelRounding.MakeDivisible(1280 * Math.Max(1.0, widthMultiplier));

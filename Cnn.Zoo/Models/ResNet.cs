@@ -47,7 +47,7 @@ public sealed class ResNet : ZooModel
         : base(name, cifarStem ? new InputSpec(3, 32, 32, 8, 8) : new InputSpec(3, 224, 224, 32, 32), numClasses)
     {
         if (config.Layers.Count != 4 || config.Layers.Any(n => n < 1))
-            throw new ArgumentException($"a ResNet has four stages of at least one block each; found [{string.Join(", ", config.Layers)}]");
+            throw new InvalidChoiceException($"a ResNet has four stages of at least one block each; found [{string.Join(", ", config.Layers)}]");
         Config = config;
         CifarStem = cifarStem;
         conv1 = cifarStem
