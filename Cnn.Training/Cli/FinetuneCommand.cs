@@ -72,6 +72,8 @@ public static class FinetuneCommand
         };
         var (device, seed) = o.Runtime.Apply(parse);
         PretrainedWeights.Check(modelName, weightsName);
+        if (!parse.WasGiven(o.Weights) && modelName != "resnet18_2223")
+            Console.WriteLine($"--weights not given: {PretrainedWeights.Describe(modelName, weightsName)}");
 
         var (trainSet, testSet, source) = DataSetup.Load(data, HeldOut, seed, BadDataPolicy.Fail);
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);

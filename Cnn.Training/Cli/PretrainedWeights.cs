@@ -42,6 +42,23 @@ public sealed record PretrainedWeights(ZooModel Model, Preprocessing Preprocessi
                                      new Dictionary<string, string>(entry.Options), Published: true);
     }
 
+    /// <summary>
+    /// What <see cref="Load"/> will read, said before it reads it: the entry, and the cached file or the address it is
+    /// downloaded from (with its size when the catalog knows it).
+    /// </summary>
+    public static string Describe(string model, string weights)
+    {
+        var (entry, cache) = Locate(model, weights);
+        if (entry is null) return $"the file {weights}";
+        string local = entry.Source.LocalPath(cache);
+        string from = entry.Source is PublishedFile file
+            ? cache.UrlFor(file) + (file.FileSize is long bytes ? $" ({bytes / 1e6:F1} MB)" : "")
+            : entry.Source.Origin;
+        return File.Exists(local)
+            ? $"loading {entry} from the cache ({local})"
+            : $"loading {entry}, first fetched from {from} into {local}";
+    }
+
     /// <summary>Throws the error <see cref="Load"/> would for weights that are neither a file nor a name of
     /// <paramref name="model"/>, before any slow work.</summary>
     public static void Check(string model, string weights) => Locate(model, weights);
