@@ -15,7 +15,7 @@ public sealed class NativeEnvironmentTests
     [TestMethod]
     public void OpenMpThreadsWaitPassivelyUnlessTheUserChose()
     {
-        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("reads libc's environment");
+        Machine.Require(OperatingSystem.IsLinux(), "reads libc's environment (Linux)");
         string? users = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY");
         string? set = NativeEnvironment.EnsurePassiveOpenMpWaits();
         if (!string.IsNullOrEmpty(users))
@@ -33,7 +33,7 @@ public sealed class NativeEnvironmentTests
     [TestMethod]
     public void ASetVariableReachesNativeCodeAndLeavesDotNetsCopyAlone()
     {
-        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("reads libc's environment");
+        Machine.Require(OperatingSystem.IsLinux(), "reads libc's environment (Linux)");
         string name = "CNNZOO_TEST_" + Guid.NewGuid().ToString("N");
         Assert.IsTrue(NativeEnvironment.Set(name, "on"));
         Assert.AreEqual("on", Native(name));

@@ -31,11 +31,10 @@ public sealed class OneDnnGuardTests
     [TestMethod]
     public void OnThisMachineTheGuardFollowsTheCachesLinuxLists()
     {
-        if (!OperatingSystem.IsLinux()) Assert.Inconclusive("reads the caches Linux lists in sysfs");
-        if (Environment.GetEnvironmentVariable("CNNZOO_ONEDNN") is { Length: > 0 } chosen)
-            Assert.Inconclusive($"CNNZOO_ONEDNN={chosen} overrides the guard's own choice");
-        if (OneDnnGuard.UserCap is { } cap)
-            Assert.Inconclusive($"an instruction-set cap set by the user ({cap}) is left alone");
+        Machine.Require(OperatingSystem.IsLinux(), "reads the caches Linux lists in sysfs");
+        string? chosen = Environment.GetEnvironmentVariable("CNNZOO_ONEDNN");
+        Machine.Require(string.IsNullOrEmpty(chosen), $"CNNZOO_ONEDNN={chosen} overrides the guard's own choice");
+        Machine.Require(OneDnnGuard.UserCap is null, $"an instruction-set cap set by the user ({OneDnnGuard.UserCap}) is left alone");
         // Linux fills sysfs from the same CPUID leaves, so it is an independent reading of what the guard looks at.
         bool listed = Directory.Exists("/sys/devices/system/cpu/cpu0/cache/index0");
         var expected = listed ? OneDnnSetting.Default : OneDnnSetting.CappedToAvx;

@@ -45,8 +45,7 @@ public sealed class PrecisionTests
     public void BFloat16LogitsStayCloseToFloat32OnACpuWithNativeBf16AndCacheLeaves(string name)
     {
         const int images = 8;
-        if (!NativeBFloat16Here)
-            Assert.Inconclusive($"needs a CPU with native bf16 whose CPUID describes its caches (a Zen 4 or Sapphire Rapids " +
+        Machine.Require(NativeBFloat16Here, $"needs a CPU with native bf16 whose CPUID describes its caches (a Zen 4 or Sapphire Rapids " +
                                 $"machine with the cache leaf filled); here: {CpuCapabilities.Current}, oneDNN {OneDnnGuard.Setting}. " +
                                 "auto runs fp32 here, so the bf16 kernels users get cannot be checked");
         using var model = ModelRegistry.Create(name, 10);
@@ -210,8 +209,7 @@ public sealed class PrecisionTests
     [TestMethod]
     public void TheProbeAgreesWithTheCpuFlagsLinuxReports()
     {
-        if (!OperatingSystem.IsLinux() || !File.Exists("/proc/cpuinfo"))
-            Assert.Inconclusive("needs /proc/cpuinfo to compare with");
+        Machine.Require(OperatingSystem.IsLinux() && File.Exists("/proc/cpuinfo"), "needs /proc/cpuinfo to compare with");
         // The kernel lists a flag only where the CPU has it and the kernel lets programs use it: an independent reading.
         var flags = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("flags", StringComparison.Ordinal))
                         .Split(':')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
