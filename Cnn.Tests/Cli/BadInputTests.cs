@@ -18,6 +18,9 @@ public sealed class BadInputTests
     static string folder = "";
     static string digits = "";
 
+    [ClassCleanup]
+    public static void DeleteFiles() => Directory.Delete(folder, recursive: true);
+
     [ClassInitialize]
     public static void MakeFiles(TestContext _)
     {

@@ -82,13 +82,11 @@ public sealed class CommandLineTests
         var help = Run(verb, "--help");
         Assert.AreEqual(0, help.Code, help.Error);
         foreach (string option in expected) StringAssert.Contains(help.Output, option, $"'{verb} --help' lacks {option}");
-        // And every option the verb really has, with its description.
+        // System.CommandLine prints whatever options a verb has; what can be missing is a description saying what one does.
         var command = Commands.Root(new CliSession([])).Subcommands.Single(c => c.Name == verb);
-        foreach (var option in command.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal)))
-        {
-            StringAssert.Contains(help.Output, option.Name);
-            if (option.Description is { Length: > 0 } description) StringAssert.Contains(help.Output, description[..Math.Min(20, description.Length)]);
-        }
+        var undescribed = command.Options.Where(o => o.Name.StartsWith("--", StringComparison.Ordinal) && string.IsNullOrWhiteSpace(o.Description))
+                                 .Select(o => o.Name).ToList();
+        Assert.AreEqual(0, undescribed.Count, $"'{verb}' options without a description: {string.Join(", ", undescribed)}");
     }
 
     [TestMethod]
@@ -118,7 +116,8 @@ public sealed class CommandLineTests
     [TestMethod]
     public void ResponseFilesAreExpanded()
     {
-        string folder = new TempFolder("rsp").Path;
+        using var folderTemp = new TempFolder("rsp");
+        string folder = folderTemp.Path;
         string file = Path.Combine(folder, "args.rsp");
         File.WriteAllLines(file, ["--epochs", "many"]);
         var run = Run("train", "@" + file);
@@ -139,7 +138,8 @@ public sealed class CommandLineTests
     [TestMethod]
     public void TrainThenEvalAndPredictFromTheCheckpoint()
     {
-        string root = new TempFolder("cli-train").Path;
+        using var rootTemp = new TempFolder("cli-train");
+        string root = rootTemp.Path;
         var train = Run("train", "--epochs", "1", "--train-per-class", "30", "--out", root, "--workers", "1");
         Assert.AreEqual(0, train.Code, train.Output + train.Error);
         string run = Directory.GetDirectories(root).Single();

@@ -12,7 +12,8 @@ public sealed class ExplainCommandTests
     [TestMethod]
     public void ExplainWritesPictureAndRawMapAndRefusesADamagedImage()
     {
-        string folder = new TempFolder("explain").Path;
+        using var folderTemp = new TempFolder("explain");
+        string folder = folderTemp.Path;
         string checkpoint = Path.Combine(folder, "lenet5.ckpt");
         using (var lenet = ModelRegistry.Create("lenet5", 10))
             Checkpoint.Save(checkpoint, lenet, null, new CheckpointInfo

@@ -24,7 +24,8 @@ public sealed class ResumeTests
     [TestCategory("Slow")]
     public void CtrlCThenResumeFromTheCommandLineEqualsAnUninterruptedRun()
     {
-        string root = new TempFolder("resume-cli").Path;
+        using var rootTemp = new TempFolder("resume-cli");
+        string root = rootTemp.Path;
         string whole = Path.Combine(root, "whole"), cut = Path.Combine(root, "cut");
 
         var uninterrupted = RunProcess(root, TimeSpan.FromMinutes(10), [.. Arguments, "--out", whole]);
@@ -70,7 +71,8 @@ public sealed class ResumeTests
     [TestMethod]
     public void ResumeRefusesOptionsThatContradictTheRun()
     {
-        string run = new TempFolder("resume-contradiction").Path;
+        using var runTemp = new TempFolder("resume-contradiction");
+        string run = runTemp.Path;
         File.WriteAllText(Path.Combine(run, "command.json"), """["--epochs","1","--train-per-class","30"]""");
         string last = Path.Combine(run, "last.ckpt");
         File.WriteAllBytes(last, [1, 2, 3]);

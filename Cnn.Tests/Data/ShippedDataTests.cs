@@ -1,6 +1,6 @@
-using Cnn.Training.Benchmarks;
 using Cnn.Training.Data;
 using Cnn.Zoo;
+using TorchSharp;
 
 namespace Cnn.Tests.Data;
 
@@ -60,7 +60,10 @@ public sealed class ShippedDataTests
         using var batch = loader.Epoch(0).First();
 
         CollectionAssert.AreEqual(new long[] { 64, 1, 32, 32 }, batch.Images.shape);
-        Assert.AreEqual(125, loader.BatchesPerEpoch);
-        Console.WriteLine($"MNIST pad+normalize: {LoaderBenchmark.Measure(loader, 20).ImagesPerSecond:N0} images/s");
+        Assert.AreEqual(125, loader.BatchesPerEpoch, "8,000 images / 64 per batch");
+        // The 2-pixel border is padding: black (0) normalised, (0 - 0.1307) / 0.3081 = -0.42421.
+        var corner = batch.Images[.., 0, ..2, ..2];
+        Assert.AreEqual(-0.42421f, corner.min().item<float>(), 1e-4f);
+        Assert.AreEqual(-0.42421f, corner.max().item<float>(), 1e-4f);
     }
 }

@@ -41,7 +41,6 @@ public sealed class OnnxExportTests
     public void OnnxRuntimeGivesTheZooModelsOutputsForLargeModels(string name) => ExportAndCompare(name);
 
     /// <summary>The fixtures' GoogLeNet has the auxiliary classifiers (torchvision's checkpoints hold them); the export leaves them out.</summary>
-    static ModelOptions OptionsFor(string name) => name == "googlenet" ? ModelOptions.Parse(["aux_logits=true"]) : ModelOptions.None;
 
     /// <summary>The smallest input the tests use: the fixed size, or 64 x 64 (the torchvision fixtures' size) when the model allows.</summary>
     static long[] TestInput(ZooModel model, int batch = 2)
@@ -53,7 +52,7 @@ public sealed class OnnxExportTests
     static void ExportAndCompare(string name)
     {
         var entry = ModelRegistry.Get(name);
-        using var model = ModelRegistry.Create(name, entry.DefaultClasses, OptionsFor(name));
+        using var model = ModelRegistry.Create(name, entry.DefaultClasses, ZooModels.WithEveryPart(name));
         DeterministicWeights.Apply(model);
         model.eval();
         long[] shape = TestInput(model);
@@ -63,8 +62,8 @@ public sealed class OnnxExportTests
 
         using var x = DeterministicWeights.Input(shape);
         float[] expected = ZooOutput(model, x);
-        using var session = FullyOptimised(proto.ToByteArray());
-        float[] actual = Run(session, x);
+        using var session = OnnxSessions.FullyOptimised(proto.ToByteArray());
+        float[] actual = OnnxSessions.Run(session, x);
         AssertClose(expected, actual, 1e-4, $"{name}: ONNX Runtime vs zoo eval mode");
 
         string fixture = TestPaths.Fixture("torchvision", name + ".json");
@@ -86,11 +85,11 @@ public sealed class OnnxExportTests
         using var model = ModelRegistry.Create("mobilenet_v2", 10);
         DeterministicWeights.Apply(model);
         model.eval();
-        using var session = FullyOptimised(OnnxExport.ToBytes(model, new OnnxExportOptions(64, 64)));
+        using var session = OnnxSessions.FullyOptimised(OnnxExport.ToBytes(model, new OnnxExportOptions(64, 64)));
         foreach (int batch in new[] { 1, 3 })
         {
             using var x = DeterministicWeights.Input(batch, 3, 64, 64);
-            float[] actual = Run(session, x);
+            float[] actual = OnnxSessions.Run(session, x);
             Assert.HasCount(batch * 10, actual);
             AssertClose(ZooOutput(model, x), actual, 1e-4, $"batch of {batch}");
         }
@@ -106,9 +105,9 @@ public sealed class OnnxExportTests
         DeterministicWeights.Apply(model);
         model.eval();
         using var x = DeterministicWeights.Input(2, 3, 64, 64);
-        using var session = FullyOptimised(OnnxExport.ToBytes(model, new OnnxExportOptions(64, 64)));
+        using var session = OnnxSessions.FullyOptimised(OnnxExport.ToBytes(model, new OnnxExportOptions(64, 64)));
         float[] expected = ZooOutput(model, x);
-        AssertClose(expected, Run(session, x), 1e-4, "googlenet with transform_input");
+        AssertClose(expected, OnnxSessions.Run(session, x), 1e-4, "googlenet with transform_input");
 
         using var plain = ModelRegistry.Create("googlenet", 10);
         DeterministicWeights.Apply(plain);
@@ -135,8 +134,8 @@ public sealed class OnnxExportTests
         if (expectedNode == "no pooling node") Assert.IsEmpty(pooling);
         else CollectionAssert.AreEqual(new[] { expectedNode }, pooling);
         using var x = DeterministicWeights.Input(1, 3, size, size);
-        using var session = FullyOptimised(proto.ToByteArray());
-        AssertClose(ZooOutput(model, x), Run(session, x), 1e-4, $"alexnet at {size}");
+        using var session = OnnxSessions.FullyOptimised(proto.ToByteArray());
+        AssertClose(ZooOutput(model, x), OnnxSessions.Run(session, x), 1e-4, $"alexnet at {size}");
     }
 
     [TestMethod]
@@ -165,8 +164,8 @@ public sealed class OnnxExportTests
         plain.eval();
         using var optimized = InferenceModel.Optimize(folded, new InferenceOptions(Layout: MemoryLayout.ChannelsLast));
         using var x = DeterministicWeights.Input(2, 3, 64, 64);
-        using var session = FullyOptimised(OnnxExport.ToBytes(optimized.Model, new OnnxExportOptions(64, 64)));
-        AssertClose(ZooOutput(plain, x), Run(session, x), 1e-4, "folded, channels-last resnet18");
+        using var session = OnnxSessions.FullyOptimised(OnnxExport.ToBytes(optimized.Model, new OnnxExportOptions(64, 64)));
+        AssertClose(ZooOutput(plain, x), OnnxSessions.Run(session, x), 1e-4, "folded, channels-last resnet18");
     }
 
     /// <summary>On a CPU that computes bf16 natively, an optimised model is still float32 unless asked: its export is exact.</summary>
@@ -182,8 +181,8 @@ public sealed class OnnxExportTests
         using var optimized = InferenceModel.Optimize(folded, new InferenceOptions(Cpu: bf16Cpu));
         Assert.AreEqual(InferencePrecision.Float32, optimized.Precision.Precision);
         using var x = DeterministicWeights.Input(2, 3, 64, 64);
-        using var session = FullyOptimised(OnnxExport.ToBytes(optimized.Model, new OnnxExportOptions(64, 64)));
-        AssertClose(ZooOutput(plain, x), Run(session, x), 1e-4, "resnet18 optimised on a CPU with native bf16");
+        using var session = OnnxSessions.FullyOptimised(OnnxExport.ToBytes(optimized.Model, new OnnxExportOptions(64, 64)));
+        AssertClose(ZooOutput(plain, x), OnnxSessions.Run(session, x), 1e-4, "resnet18 optimised on a CPU with native bf16");
     }
 
     [TestMethod]
@@ -192,7 +191,7 @@ public sealed class OnnxExportTests
         using var model = ModelRegistry.Create("resnet18", 3);
         string[] classes = ["cat", "dog, large", "bird \"tweety\""];
         var options = new OnnxExportOptions(ClassNames: classes, Preprocessing: new Preprocessing(110, 96, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]));
-        using var session = FullyOptimised(OnnxExport.ToBytes(model, options));
+        using var session = OnnxSessions.FullyOptimised(OnnxExport.ToBytes(model, options));
         var metadata = session.ModelMetadata.CustomMetadataMap;
         Assert.AreEqual("resnet18", metadata["model"]);
         CollectionAssert.AreEqual(classes, JsonSerializer.Deserialize<string[]>(metadata["classes"]));
@@ -210,7 +209,7 @@ public sealed class OnnxExportTests
     public void WithoutOptionsTheMetadataHoldsClassIndicesAndNoNormalisation()
     {
         using var model = ModelRegistry.Create("lenet5", 10);
-        using var session = FullyOptimised(OnnxExport.ToBytes(model));
+        using var session = OnnxSessions.FullyOptimised(OnnxExport.ToBytes(model));
         var metadata = session.ModelMetadata.CustomMetadataMap;
         CollectionAssert.AreEqual(Enumerable.Range(0, 10).Select(i => i.ToString()).ToArray(), JsonSerializer.Deserialize<string[]>(metadata["classes"]));
         Assert.AreEqual("grey", metadata["color"]);
@@ -248,7 +247,8 @@ public sealed class OnnxExportTests
     [TestMethod]
     public void ExportWritesAFileOnnxRuntimeLoads()
     {
-        string folder = new TempFolder("onnx-export").Path;
+        using var folderTemp = new TempFolder("onnx-export");
+        string folder = folderTemp.Path;
         try
         {
             using var model = ModelRegistry.Create("lenet5", 10);
@@ -262,7 +262,7 @@ public sealed class OnnxExportTests
             Assert.IsEmpty(OnnxChecker.Violations(proto));
             using var session = new InferenceSession(path);
             using var x = DeterministicWeights.Input(2, 1, 32, 32);
-            AssertClose(ZooOutput(model, x), Run(session, x), 1e-4, "lenet5 from a file");
+            AssertClose(ZooOutput(model, x), OnnxSessions.Run(session, x), 1e-4, "lenet5 from a file");
         }
         finally
         {
@@ -298,21 +298,6 @@ public sealed class OnnxExportTests
         reordered.Graph.Node.RemoveAt(0);
         reordered.Graph.Node.Add(first);
         StringAssert.Contains(string.Join("\n", OnnxChecker.Violations(reordered)), "not defined before it");
-    }
-
-    internal static InferenceSession FullyOptimised(byte[] onnx)
-    {
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = 2 };
-        return new InferenceSession(onnx, options);
-    }
-
-    internal static float[] Run(InferenceSession session, Tensor x)
-    {
-        float[] data = x.contiguous().data<float>().ToArray();
-        using var value = OrtValue.CreateTensorValueFromMemory(data, x.shape);
-        using var runOptions = new RunOptions();
-        using var outputs = session.Run(runOptions, ["input"], [value], ["logits"]);
-        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
     /// <summary>

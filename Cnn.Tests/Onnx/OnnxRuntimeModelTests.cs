@@ -73,7 +73,8 @@ public sealed class OnnxRuntimeModelTests
     [TestMethod]
     public void LoadsAnExportedFileWithItsMetadata()
     {
-        string folder = new TempFolder("onnx-backend").Path;
+        using var folderTemp = new TempFolder("onnx-backend");
+        string folder = folderTemp.Path;
         try
         {
             using var model = ModelRegistry.Create("lenet5", 3);
@@ -99,7 +100,8 @@ public sealed class OnnxRuntimeModelTests
     [TestMethod]
     public void AMissingOrDamagedFileIsNamedInTheError()
     {
-        string folder = new TempFolder("onnx-damaged").Path;
+        using var folderTemp = new TempFolder("onnx-damaged");
+        string folder = folderTemp.Path;
         try
         {
             string missing = Path.Combine(folder, "missing.onnx");

@@ -16,7 +16,8 @@ public sealed class ReadmeDeploySnippetTests
     [TestMethod]
     public void TheSnippetRunsTheExportedFileAndReadsItsMetadata()
     {
-        string folder = new TempFolder("readme-deploy").Path;
+        using var folderTemp = new TempFolder("readme-deploy");
+        string folder = folderTemp.Path;
         string previousDirectory = Environment.CurrentDirectory;
         var previousOut = Console.Out;
         using var printed = new StringWriter();

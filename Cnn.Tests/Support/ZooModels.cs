@@ -6,11 +6,31 @@ namespace Cnn.Tests.Support;
 /// <summary>The registry as test data: every test driven by it covers a model the moment it is registered.</summary>
 public static class ZooModels
 {
-    /// <summary>Every registered model name, for <c>[DynamicData(nameof(ZooModels.All), typeof(ZooModels))]</c>.</summary>
+    /// <summary>Every registered model name, for <c>[DynamicData(nameof(ZooModels.All), typeof(ZooModels))]</c>.
+    /// Loops over all of them belong in the Slow category: the eight VGGs alone hold over a billion weights.</summary>
     public static IEnumerable<object[]> All => ModelRegistry.Names.Select(n => new object[] { n });
+
+    /// <summary>
+    /// One model per family and block kind, for the fast suite: LeNet-5, AlexNet, VGG (with batch norm), ResNet with
+    /// basic blocks and with bottlenecks, GoogLeNet, MobileNet V1 and V2. RegistryTests keeps it complete: every
+    /// registered name starts with one of <see cref="Families"/>.
+    /// </summary>
+    public static IEnumerable<object[]> PerFamily => PerFamilyNames.Select(n => new object[] { n });
+
+    public static readonly IReadOnlyList<string> PerFamilyNames =
+        ["lenet5", "alexnet", "vgg11_bn", "resnet18", "resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2"];
+
+    /// <summary>The name prefixes of the families; a registered model outside them needs a row in <see cref="PerFamilyNames"/>.</summary>
+    public static readonly IReadOnlyList<string> Families =
+        ["lenet", "alexnet", "vgg", "resnet", "resnext", "wide_resnet", "googlenet", "mobilenet_v1", "mobilenet_v2"];
 
     /// <summary>The models torchvision 0.14 has with the same keys (the ones with fixtures in Fixtures/torchvision).</summary>
     public static IEnumerable<object[]> InTorchVision => ModelRegistry.All.Where(e => e.InTorchVision).Select(e => new object[] { e.Name });
+
+    /// <summary>The options that build every part a model has: GoogLeNet with its auxiliary classifiers, as torchvision's
+    /// state dicts hold them.</summary>
+    public static ModelOptions WithEveryPart(string name)
+        => name == "googlenet" ? ModelOptions.Parse(["aux_logits=true"]) : ModelOptions.None;
 
     /// <summary>
     /// The smallest square input each model takes, but at least 64x64, so the whole zoo runs quickly in CI. At 64x64

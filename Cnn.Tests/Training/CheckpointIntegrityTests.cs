@@ -27,7 +27,8 @@ public sealed class CheckpointIntegrityTests
             model.call(torch.randn(2, 1, 32, 32)).sum().backward();
             optimizer.step();
         }
-        string path = Path.Combine(new TempFolder(name).Path, "last.ckpt");
+        using var pathTemp = new TempFolder(name);
+        string path = Path.Combine(pathTemp.Path, "last.ckpt");
         Checkpoint.Save(path, model, optimizer, Info);
         return (path, model);
     }
@@ -84,7 +85,8 @@ public sealed class CheckpointIntegrityTests
     {
         torch.manual_seed(9);
         var model = new LeNet5(activation: Activation.ReLU);
-        string path = Path.Combine(new TempFolder("legacy").Path, "old.ckpt");
+        using var pathTemp = new TempFolder("legacy");
+        string path = Path.Combine(pathTemp.Path, "old.ckpt");
         LegacyCheckpoint.WriteVersion1(path, model, Info);
 
         var copy = new LeNet5(activation: Activation.ReLU);
@@ -104,7 +106,8 @@ public sealed class CheckpointIntegrityTests
     [TestMethod]
     public void AFileOfAnotherKindSaysWhatACheckpointStartsWith()
     {
-        string path = Path.Combine(new TempFolder("other").Path, "weights.ckpt");
+        using var pathTemp = new TempFolder("other");
+        string path = Path.Combine(pathTemp.Path, "weights.ckpt");
         File.WriteAllBytes(path, [0x50, 0x4B, 0x03, 0x04, 1, 2, 3]);
 
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Checkpoint.ReadInfo(path));

@@ -10,7 +10,8 @@ public sealed class LoadReportTests
 {
     static string SavedWeights(string model, int classes = 1000)
     {
-        string path = Path.Combine(new TempFolder("report").Path, $"{model}.pt");
+        using var pathTemp = new TempFolder("report");
+        string path = Path.Combine(pathTemp.Path, $"{model}.pt");
         using var source = ModelRegistry.Create(model, classes);
         Weights.Save(source, path);
         return path;

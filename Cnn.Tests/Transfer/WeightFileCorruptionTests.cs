@@ -23,7 +23,8 @@ public sealed class WeightFileCorruptionTests
     [DataRow("lenet5.safetensors", 43)]
     public void DamagedCopiesLoadOrAreRefusedByName(string fixture, int seed)
     {
-        string folder = new TempFolder("corrupt-weights").Path;
+        using var folderTemp = new TempFolder("corrupt-weights");
+        string folder = folderTemp.Path;
         string path = Path.Combine(folder, fixture);
         byte[] original = File.ReadAllBytes(PathOf(fixture));
 
@@ -82,7 +83,8 @@ public sealed class WeightFileCorruptionTests
     [TestMethod]
     public void APickleThatWouldRunAShellCommandIsRefusedWithoutRunningIt()
     {
-        string folder = new TempFolder("malicious").Path;
+        using var folderTemp = new TempFolder("malicious");
+        string folder = folderTemp.Path;
         string marker = Path.Combine(folder, "pwned");
         foreach (var (how, pickle) in ShellPickles($"touch {marker}"))
         {
@@ -114,7 +116,8 @@ public sealed class WeightFileCorruptionTests
     [TestMethod]
     public void ABuiltinThatRunsCodeIsRefusedToo()
     {
-        string path = Path.Combine(new TempFolder("malicious").Path, "eval.pt");
+        using var pathTemp = new TempFolder("malicious");
+        string path = Path.Combine(pathTemp.Path, "eval.pt");
         WriteZip(path, Bytes(0x80, 2, "cbuiltins\neval\n", 'X', BitConverter.GetBytes(2), "1+", 0x85, 'R', '.'));
 
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Weights.Read(path));

@@ -24,8 +24,6 @@ public sealed class GradCamTests
         Directory.EnumerateFiles(TestPaths.Fixture("gradcam"), "*.json").Order(StringComparer.Ordinal)
             .Select(f => new object[] { Path.GetFileNameWithoutExtension(f) });
 
-    public static IEnumerable<object[]> AllModels => ModelRegistry.Names.Select(n => new object[] { n });
-
     static Fixture Load(string name)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(TestPaths.Fixture("gradcam", name + ".json")));
@@ -87,12 +85,8 @@ public sealed class GradCamTests
         Assert.IsTrue(float64 <= 1e-4, $"{name} float64: max |ours - PyTorch| = {float64:G3} of the map's maximum (allowed 1e-4)");
     }
 
-    static long[] SmallInput(ZooModel m)
-        => m.Input.FixedSize ? [2, m.Input.Channels, m.Input.Height, m.Input.Width]
-                             : [2, m.Input.Channels, Math.Max(m.Input.MinHeight, 64), Math.Max(m.Input.MinWidth, 64)];
-
     [TestMethod]
-    [DynamicData(nameof(AllModels))]
+    [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
     public void EveryModelExplainsItsBodyAndIsLeftAsItWas(string name)
     {
         using var model = ModelRegistry.Create(name, 10);
@@ -102,7 +96,7 @@ public sealed class GradCamTests
         Freezing.SetTrainingMode(model, true);
         var flags = model.modules().Select(m => m.training).ToList();
         var requiresGrad = model.parameters().Select(p => p.requires_grad).ToList();
-        using var x = DeterministicWeights.Input(SmallInput(model));
+        using var x = DeterministicWeights.Input(ZooModels.SmallInput(model));
         long[] bodyShape;
         using (var probe = ModelRegistry.Create(name, 10))
         using (no_grad())

@@ -49,7 +49,8 @@ public sealed class OneDnnGuardTests
     public void TheOverrideIsObeyedAndSaidOnTheConsole(string value, string note)
     {
         // A child process: the setting is per process, and oneDNN reads its cap once.
-        string runs = new TempFolder("onednn-" + value).Path;
+        using var runsTemp = new TempFolder("onednn-" + value);
+        string runs = runsTemp.Path;
         var (code, output, error) = CliRunner.RunProcess(runs, TimeSpan.FromMinutes(2), new Dictionary<string, string> { ["CNNZOO_ONEDNN"] = value },
                                                          ["train", "--epochs", "1", "--train-per-class", "20", "--out", runs]);
         Assert.AreEqual(0, code, error);

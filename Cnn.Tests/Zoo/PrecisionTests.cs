@@ -15,7 +15,6 @@ namespace Cnn.Tests.Zoo;
 [TestClass]
 public sealed class PrecisionTests
 {
-    public static IEnumerable<object[]> AllModels => ModelRegistry.Names.Select(n => new object[] { n });
 
     static readonly CpuCapabilities WithAvx512Bf16 = new(Avx512Bf16: true, AmxBf16: false);
 
@@ -36,12 +35,8 @@ public sealed class PrecisionTests
     static bool NativeBFloat16Here => CpuCapabilities.Current.UsableBFloat16 && OneDnnGuard.Setting == OneDnnSetting.Default
                                       && OneDnnGuard.UserCap is null;
 
-    static long[] Batch(ZooModel m, int n)
-        => m.Input.FixedSize ? [n, m.Input.Channels, m.Input.Height, m.Input.Width]
-                             : [n, m.Input.Channels, Math.Max(m.Input.MinHeight, 64), Math.Max(m.Input.MinWidth, 64)];
-
     [TestMethod]
-    [DynamicData(nameof(AllModels))]
+    [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
     public void BFloat16LogitsStayCloseToFloat32OnACpuWithNativeBf16AndCacheLeaves(string name)
     {
         const int images = 8;
@@ -51,7 +46,7 @@ public sealed class PrecisionTests
         using var model = ModelRegistry.Create(name, 10);
         DeterministicWeights.Apply(model);   // batch-norm statistics far from 0/1, so folding before the cast matters
         model.eval();
-        using var x = DeterministicWeights.Input(Batch(model, images));
+        using var x = DeterministicWeights.Input(ZooModels.SmallInput(model, images));
         Tensor expected;
         using (no_grad()) expected = model.call(x);   // the plain float32 model, the one checked against PyTorch
         using var _ = expected;

@@ -28,7 +28,7 @@ public sealed class RegistryTests
     [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void OneBackwardPassGivesEveryTrainableParameterAGradient(string name)
     {
-        var options = name == "googlenet" ? ModelOptions.Parse(["aux_logits=true"]) : ModelOptions.None;
+        var options = ZooModels.WithEveryPart(name);
         using var model = ModelRegistry.Create(name, 5, options);
         model.train();
         using var scope = NewDisposeScope();

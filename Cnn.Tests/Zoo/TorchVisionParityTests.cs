@@ -34,14 +34,13 @@ public sealed class TorchVisionParityTests
     }
 
     /// <summary>GoogLeNet's fixture was made with the auxiliary classifiers, as torchvision's checkpoint holds them.</summary>
-    static ModelOptions OptionsFor(string name) => name == "googlenet" ? ModelOptions.Parse(["aux_logits=true"]) : ModelOptions.None;
 
     [TestMethod]
     [DynamicData(nameof(ZooModels.InTorchVision), typeof(ZooModels))]
     public void StateDictKeysOrderAndShapesAreTorchVisions(string name)
     {
         var fixture = Load(name);
-        using var model = ModelRegistry.Create(name, 1000, OptionsFor(name));
+        using var model = ModelRegistry.Create(name, 1000, ZooModels.WithEveryPart(name));
         var ours = model.state_dict().Select(kv => (kv.Key, kv.Value.shape)).ToList();
         CollectionAssert.AreEqual(fixture.StateDict.Select(k => k.Key).ToList(), ours.Select(k => k.Key).ToList());
         for (int i = 0; i < ours.Count; i++)
@@ -55,7 +54,7 @@ public sealed class TorchVisionParityTests
     public void SameWeightsAndInputGiveTorchVisionsOutput(string name)
     {
         var fixture = Load(name);
-        using var model = ModelRegistry.Create(name, 1000, OptionsFor(name));
+        using var model = ModelRegistry.Create(name, 1000, ZooModels.WithEveryPart(name));
         DeterministicWeights.Apply(model);
         model.eval();
         using var _ = no_grad();

@@ -48,11 +48,7 @@ internal static class OnnxReference
     static float[] Run(InferenceSession session, Tensor input)
     {
         if (!input.shape.SequenceEqual([1L, 3, 224, 224])) throw new ArgumentException("the ONNX graphs take 1 x 3 x 224 x 224");
-        float[] data = input.contiguous().to_type(ScalarType.Float32).data<float>().ToArray();
-        using var value = OrtValue.CreateTensorValueFromMemory(data, [1, 3, 224, 224]);
-        using var runOptions = new RunOptions();
-        using var outputs = session.Run(runOptions, [session.InputNames[0]], [value], [session.OutputNames[0]]);
-        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        return OnnxSessions.Run(session, input);
     }
 
     /// <summary>Pooled features (the classifier's input) of a zoo model: ForwardFeatures, then global average pooling.</summary>
