@@ -1,5 +1,6 @@
 using Cnn.Zoo;
 using Cnn.Zoo.Models;
+using TorchSharp;
 
 namespace Cnn.Tests.Support;
 
@@ -41,4 +42,18 @@ public static class ZooModels
         => model.Input.FixedSize
             ? [batch, model.Input.Channels, model.Input.Height, model.Input.Width]
             : [batch, model.Input.Channels, Math.Max(model.Input.MinHeight, 64), Math.Max(model.Input.MinWidth, 64)];
+
+    /// <summary>
+    /// Builds a registry model on libtorch's meta device: every parameter and buffer has its shape and dtype but no
+    /// storage, so the structure of even a VGG (keys, shapes, parameter counts) costs milliseconds instead of seconds
+    /// of allocating and initialising 130 M weights. Nothing runs on it: libtorch 2.10 has no meta convolution.
+    /// RegistryTests checks that a meta model has the CPU model's keys, shapes and dtypes.
+    /// </summary>
+    public static ZooModel OnMeta(string name, int numClasses = 1000, ModelOptions? options = null)
+    {
+        var previous = torch.get_default_device();
+        torch.set_default_device(torch.META);
+        try { return ModelRegistry.Create(name, numClasses, options); }
+        finally { torch.set_default_device(previous); }
+    }
 }

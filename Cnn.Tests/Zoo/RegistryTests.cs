@@ -84,6 +84,28 @@ public sealed class RegistryTests
     }
 
     [TestMethod]
+    public void TheFastSuitesModelsCoverEveryFamilyAndMetaModelsAreCpuModelsWithoutStorage()
+    {
+        var outside = ModelRegistry.Names.Where(n => !ZooModels.Families.Any(f => n.StartsWith(f, StringComparison.Ordinal))).ToList();
+        Assert.AreEqual(0, outside.Count, $"models of no listed family (add the family and a model of it to ZooModels): {string.Join(", ", outside)}");
+        // ResNeXt and Wide ResNet are resnet50's bottleneck blocks with other group counts and widths: resnet50 stands for them.
+        foreach (string family in ZooModels.Families)
+            Assert.IsTrue(ZooModels.PerFamilyNames.Any(n => n.StartsWith(family, StringComparison.Ordinal)) || family is "resnext" or "wide_resnet",
+                          $"no model of the {family} family runs in the fast suite");
+
+        foreach (string name in new[] { "resnet18", "googlenet", "mobilenet_v2" })
+        {
+            using var cpu = ModelRegistry.Create(name, 10, ZooModels.WithEveryPart(name));
+            using var meta = ZooModels.OnMeta(name, 10, ZooModels.WithEveryPart(name));
+            var expected = cpu.state_dict().Select(kv => $"{kv.Key} {kv.Value.dtype} [{string.Join(", ", kv.Value.shape)}]").ToList();
+            CollectionAssert.AreEqual(expected, meta.state_dict().Select(kv => $"{kv.Key} {kv.Value.dtype} [{string.Join(", ", kv.Value.shape)}]").ToList(), name);
+            Assert.IsTrue(meta.parameters().All(p => p.device_type == DeviceType.META), $"{name}: every parameter on the meta device");
+        }
+        using var after = ModelRegistry.Create("lenet5", 10);
+        Assert.AreEqual(DeviceType.CPU, after.parameters().First().device_type, "the default device is restored");
+    }
+
+    [TestMethod]
     public void DropoutActsOnlyInTrainingAndBatchNormUsesRunningStatsInEval()
     {
         using var model = ModelRegistry.Create("vgg11_bn", 4);

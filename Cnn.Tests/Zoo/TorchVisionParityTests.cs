@@ -40,7 +40,7 @@ public sealed class TorchVisionParityTests
     public void StateDictKeysOrderAndShapesAreTorchVisions(string name)
     {
         var fixture = Load(name);
-        using var model = ModelRegistry.Create(name, 1000, ZooModels.WithEveryPart(name));
+        using var model = ZooModels.OnMeta(name, 1000, ZooModels.WithEveryPart(name));
         var ours = model.state_dict().Select(kv => (kv.Key, kv.Value.shape)).ToList();
         CollectionAssert.AreEqual(fixture.StateDict.Select(k => k.Key).ToList(), ours.Select(k => k.Key).ToList());
         for (int i = 0; i < ours.Count; i++)
@@ -80,7 +80,7 @@ public sealed class TorchVisionParityTests
         };
         foreach (var (name, count) in expected)
         {
-            using var model = ModelRegistry.Create(name, 1000);
+            using var model = ZooModels.OnMeta(name, 1000);
             Assert.AreEqual(count, model.parameters().Sum(p => p.numel()), name);
         }
         Assert.AreEqual(6_624_904L, Load("googlenet").NumParamsWithoutAux);
@@ -107,8 +107,8 @@ public sealed class TorchVisionParityTests
         long mobilenet = Conv(3, 32, 3, false) + BatchNorm(32) + Linear(1024, 1000)
                          + separable.Sum(s => s.In * 3 * 3 + BatchNorm(s.In) + Conv(s.In, s.Out, 1, false) + BatchNorm(s.Out));
 
-        using (var model = ModelRegistry.Create("lenet5", 10)) Assert.AreEqual(lenet, model.parameters().Sum(p => p.numel()), "lenet5");
-        using (var model = ModelRegistry.Create("mobilenet_v1", 1000)) Assert.AreEqual(mobilenet, model.parameters().Sum(p => p.numel()), "mobilenet_v1");
+        using (var model = ZooModels.OnMeta("lenet5", 10)) Assert.AreEqual(lenet, model.parameters().Sum(p => p.numel()), "lenet5");
+        using (var model = ZooModels.OnMeta("mobilenet_v1", 1000)) Assert.AreEqual(mobilenet, model.parameters().Sum(p => p.numel()), "mobilenet_v1");
     }
 
     /// <summary>
