@@ -91,7 +91,7 @@ public sealed class WeightsCatalogTests
     {
         foreach (var entry in Catalog.For(model))
         {
-            using var zoo = ModelRegistry.Create(entry.Architecture, entry.NumClasses!.Value, new ModelOptions(entry.Options));
+            using var zoo = ZooModels.OnMeta(entry.Architecture, entry.NumClasses!.Value, new ModelOptions(entry.Options));
             Assert.AreEqual(entry.NumParams, zoo.parameters().Sum(p => p.numel()), entry.ToString());
         }
     }

@@ -12,14 +12,16 @@ public static class ZooModels
     public static IEnumerable<object[]> All => ModelRegistry.Names.Select(n => new object[] { n });
 
     /// <summary>
-    /// One model per family and block kind, for the fast suite: LeNet-5, AlexNet, VGG (with batch norm), ResNet with
-    /// basic blocks and with bottlenecks, GoogLeNet, MobileNet V1 and V2. RegistryTests keeps it complete: every
-    /// registered name starts with one of <see cref="Families"/>.
+    /// One model per family and kind of block, for tests that run models: LeNet-5, both AlexNets (the original has
+    /// grouped convolutions and local response norm), VGG (with batch norm), ResNet with basic blocks, with
+    /// bottlenecks and with grouped bottlenecks (ResNeXt), GoogLeNet, MobileNet V1 and V2. The other registered models
+    /// are these with other depths or widths; their structure is checked on the meta device (<see cref="OnMeta"/>)
+    /// against torchvision's. RegistryTests keeps the list complete: every name starts with one of <see cref="Families"/>.
     /// </summary>
     public static IEnumerable<object[]> PerFamily => PerFamilyNames.Select(n => new object[] { n });
 
     public static readonly IReadOnlyList<string> PerFamilyNames =
-        ["lenet5", "alexnet", "vgg11_bn", "resnet18", "resnet50", "googlenet", "mobilenet_v1", "mobilenet_v2"];
+        ["lenet5", "alexnet", "alexnet_original", "vgg11_bn", "resnet18", "resnet50", "resnext50_32x4d", "googlenet", "mobilenet_v1", "mobilenet_v2"];
 
     /// <summary>The name prefixes of the families; a registered model outside them needs a row in <see cref="PerFamilyNames"/>.</summary>
     public static readonly IReadOnlyList<string> Families =
@@ -27,6 +29,10 @@ public static class ZooModels
 
     /// <summary>The models torchvision 0.14 has with the same keys (the ones with fixtures in Fixtures/torchvision).</summary>
     public static IEnumerable<object[]> InTorchVision => ModelRegistry.All.Where(e => e.InTorchVision).Select(e => new object[] { e.Name });
+
+    /// <summary><see cref="PerFamily"/>'s models that torchvision has, for tests that compare outputs with its fixtures.</summary>
+    public static IEnumerable<object[]> PerFamilyInTorchVision
+        => ModelRegistry.All.Where(e => e.InTorchVision && PerFamilyNames.Contains(e.Name)).Select(e => new object[] { e.Name });
 
     /// <summary>The options that build every part a model has: GoogLeNet with its auxiliary classifiers, as torchvision's
     /// state dicts hold them.</summary>

@@ -15,7 +15,7 @@ public sealed class CheckpointIntegrityTests
 {
     static CheckpointInfo Info => new() { Model = "lenet5", NumClasses = 10, Classes = [.. Enumerable.Range(0, 10).Select(i => $"c{i}")], Epoch = 3 };
 
-    static (string Path, LeNet5 Model) Saved(string name)
+    static (string Path, LeNet5 Model) Saved(TempFolder folder)
     {
         torch.manual_seed(7);
         var model = new LeNet5(activation: Activation.ReLU);
@@ -27,8 +27,7 @@ public sealed class CheckpointIntegrityTests
             model.call(torch.randn(2, 1, 32, 32)).sum().backward();
             optimizer.step();
         }
-        using var pathTemp = new TempFolder(name);
-        string path = Path.Combine(pathTemp.Path, "last.ckpt");
+        string path = folder.File("last.ckpt");
         Checkpoint.Save(path, model, optimizer, Info);
         return (path, model);
     }
@@ -36,7 +35,8 @@ public sealed class CheckpointIntegrityTests
     [TestMethod]
     public void NoDamagedCopyLoadsNorEvenYieldsItsInfo()
     {
-        var (path, _) = Saved("damaged");
+        using var folder = new TempFolder("damaged");
+        var (path, _) = Saved(folder);
         byte[] original = File.ReadAllBytes(path);
         static bool Documented(Exception e) => e is InvalidDataException;
 
@@ -54,7 +54,8 @@ public sealed class CheckpointIntegrityTests
     [TestMethod]
     public void ACheckpointCutInHalfIsRefusedByNameThoughItsInfoSurvived()
     {
-        var (path, _) = Saved("half");
+        using var folder = new TempFolder("half");
+        var (path, _) = Saved(folder);
         File.WriteAllBytes(path, File.ReadAllBytes(path)[..(int)(new FileInfo(path).Length / 2)]);
 
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Checkpoint.ReadInfo(path));
@@ -67,7 +68,8 @@ public sealed class CheckpointIntegrityTests
     [TestMethod]
     public void AnIntactCheckpointRestoresItsWeights()
     {
-        var (path, model) = Saved("intact");
+        using var folder = new TempFolder("intact");
+        var (path, model) = Saved(folder);
 
         var copy = new LeNet5(activation: Activation.ReLU);
         var copyOptimizer = torch.optim.Adam(copy.parameters(), 1e-3);

@@ -8,10 +8,9 @@ namespace Cnn.Tests.Transfer;
 [TestClass]
 public sealed class LoadReportTests
 {
-    static string SavedWeights(string model, int classes = 1000)
+    static string SavedWeights(TempFolder folder, string model, int classes = 1000)
     {
-        using var pathTemp = new TempFolder("report");
-        string path = Path.Combine(pathTemp.Path, $"{model}.pt");
+        string path = folder.File($"{model}.pt");
         using var source = ModelRegistry.Create(model, classes);
         Weights.Save(source, path);
         return path;
@@ -20,7 +19,8 @@ public sealed class LoadReportTests
     [TestMethod]
     public void AnotherArchitecturesWeightsAreNamedInAShortMessage()
     {
-        string path = SavedWeights("mobilenet_v2");
+        using var folder = new TempFolder("report");
+        string path = SavedWeights(folder, "mobilenet_v2");
         using var model = ModelRegistry.Create("resnet18");
 
         var e = Assert.ThrowsExactly<WeightLoadException>(() => Weights.Load(model, path));
@@ -40,7 +40,8 @@ public sealed class LoadReportTests
     public void TheSmallerOfTwoNestedArchitecturesIsTheMatch()
     {
         // ResNet-34 has every key of ResNet-18 with the same shapes, and more: a ResNet-18 file names resnet18.
-        string path = SavedWeights("resnet18");
+        using var folder = new TempFolder("report");
+        string path = SavedWeights(folder, "resnet18");
         using var model = ModelRegistry.Create("resnet34");
 
         var e = Assert.ThrowsExactly<WeightLoadException>(() => Weights.Load(model, path));
@@ -52,7 +53,8 @@ public sealed class LoadReportTests
     [TestMethod]
     public void ADifferentHeadIsNotCalledAnotherArchitecture()
     {
-        string path = SavedWeights("resnet18", classes: 10);
+        using var folder = new TempFolder("report");
+        string path = SavedWeights(folder, "resnet18", classes: 10);
         using var model = ModelRegistry.Create("resnet18");
 
         var e = Assert.ThrowsExactly<WeightLoadException>(() => Weights.Load(model, path));

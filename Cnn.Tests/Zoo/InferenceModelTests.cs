@@ -16,7 +16,7 @@ public sealed class InferenceModelTests
 
     [TestMethod]
     [TestCategory("Slow")]
-    [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
+    [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
     public void OptimizedModelGivesThePlainModelsOutputs(string name)
     {
         using var plain = ModelRegistry.Create(name, 10);

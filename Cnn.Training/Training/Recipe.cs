@@ -1,3 +1,4 @@
+using Cnn.Zoo;
 
 namespace Cnn.Training.Training;
 
@@ -11,7 +12,7 @@ public sealed record Recipe(int Epochs, int BatchSize, OptimizerKind Optimizer, 
     /// split at 98.2% after 15 epochs (the classic tanh/average pooling reaches about 97% in 10).
     /// Other models: SGD with momentum and cosine decay, the usual ImageNet-style recipe scaled to small data.
     /// </summary>
-    public static Recipe For(string model) => model switch
+    public static Recipe For(string model) => ModelRegistry.Get(model).Name switch   // the registry's spelling: names are case-insensitive
     {
         "lenet5" => new(15, 64, OptimizerKind.Adam, 3e-3, ScheduleKind.OneCycle, 0, ["activation=relu", "pooling=max"]),
         "alexnet_original" => new(10, 32, OptimizerKind.Sgd, 0.01, ScheduleKind.Cosine, 5e-4, []),
