@@ -63,13 +63,13 @@ public sealed class GcTortureCliTests
     [TestMethod]
     public void TrainMobileNetOnAnImageFolder() =>
         StringAssert.Contains(Tortured("train", "--model", "mobilenet_v2", "--data", Path.Combine(digits, "train"),
-                                       "--input-size", "32", "--epochs", "1", "--train-per-class", "6", "--batch-size", "8", "--out", Out("mobilenet")), "Done (Completed)");
+                                       "--input-size", "32", "--epochs", "1", "--train-per-class", "3", "--batch-size", "10", "--out", Out("mobilenet")), "Done (Completed)");
 
     [TestMethod]
     public void Finetune() =>
         StringAssert.Contains(Tortured("finetune", "--model", "mobilenet_v2", "--weights", mobilenetWeights,
-                                       "--data", Path.Combine(digits, "train"), "--input-size", "32", "--epochs", "1", "--train-per-class", "6",
-                                       "--unfreeze-epochs", "1", "--batch-size", "8", "--out", Out("finetune")), "final.ckpt");
+                                       "--data", Path.Combine(digits, "train"), "--input-size", "32", "--epochs", "1", "--train-per-class", "3",
+                                       "--unfreeze-epochs", "1", "--batch-size", "10", "--out", Out("finetune")), "final.ckpt");
 
     [TestMethod]
     public void Eval() => StringAssert.Contains(Tortured("eval", "--checkpoint", lenet, "--data", "mnist"), "top-1");
