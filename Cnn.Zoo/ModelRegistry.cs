@@ -9,8 +9,11 @@ namespace Cnn.Zoo;
 /// <param name="InTorchVision">True when torchvision 0.14 has the same architecture and keys.</param>
 /// <param name="Create">Builds the model for a class count and named options.</param>
 /// <param name="DefaultClasses">The class count of the data set the architecture was designed for.</param>
+/// <param name="TrainingOptions">Options the command line's training recipe builds the model with where they differ
+/// from the paper's defaults that <see cref="ModelRegistry.Create"/> uses (LeNet-5 trains with ReLU and max pooling).</param>
 public sealed record ModelEntry(string Name, string Paper, bool InTorchVision,
-                                Func<int, ModelOptions, ZooModel> Create, int DefaultClasses = 1000);
+                                Func<int, ModelOptions, ZooModel> Create, int DefaultClasses = 1000,
+                                IReadOnlyList<string>? TrainingOptions = null);
 
 /// <summary>The one list of zoo models: tests enumerate it, the CLI lists and builds from it.</summary>
 public static class ModelRegistry
@@ -24,7 +27,7 @@ public static class ModelRegistry
     [
         new("lenet5", LeNetPaper, false, (n, o) => new LeNet5(n,
             o.Get("activation", Activation.Tanh, "tanh or relu"), o.Get("pooling", Pooling.Average, "average or max"),
-            o.Get("in_channels", 1)), DefaultClasses: 10),
+            o.Get("in_channels", 1)), DefaultClasses: 10, TrainingOptions: ["activation=relu", "pooling=max"]),
         new("alexnet", AlexNetPaper + " (torchvision variant)", true,
             (n, o) => new AlexNet(n, AlexNetVariant.TorchVision, o.Get("dropout", 0.5))),
         new("alexnet_original", AlexNetPaper, false,
@@ -72,12 +75,13 @@ public static class ModelRegistry
         => entries.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
            ?? throw new InvalidChoiceException($"unknown model '{name}'; known models: {string.Join(", ", Names)}");
 
-    /// <summary>Builds <paramref name="name"/> for <paramref name="numClasses"/> classes; unknown options are an error.</summary>
-    public static ZooModel Create(string name, int numClasses = 1000, ModelOptions? options = null)
+    /// <summary>Builds <paramref name="name"/> for <paramref name="numClasses"/> classes (by default the entry's: 10 for
+    /// LeNet-5, 1,000 for the ImageNet models); unknown options are an error.</summary>
+    public static ZooModel Create(string name, int? numClasses = null, ModelOptions? options = null)
     {
         var entry = Get(name);
         options ??= ModelOptions.None;
-        var model = entry.Create(numClasses, options);
+        var model = entry.Create(numClasses ?? entry.DefaultClasses, options);
         options.EnsureAllRead(entry.Name);
         return model;
     }

@@ -151,6 +151,11 @@ public sealed class RegistryTests
         Assert.IsTrue(custom.state_dict().ContainsKey("layer4.2.conv1.weight"));
         using var cifar = ModelRegistry.Create("resnet18", 10, ModelOptions.Parse(["cifar_stem=true"]));
         CollectionAssert.AreEqual(new long[] { 64, 3, 3, 3 }, cifar.state_dict()["conv1.weight"].shape);
+        using var paper = (LeNet5)ModelRegistry.Create("lenet5");
+        Assert.AreEqual(10, paper.NumClasses, "LeNet-5's entry defaults to MNIST's 10 classes");
+        Assert.AreEqual(Cnn.Zoo.Layers.Activation.Tanh, paper.Activation, "the library builds the paper's LeNet-5");
+        CollectionAssert.AreEqual(new[] { "activation=relu", "pooling=max" }, ModelRegistry.Get("lenet5").TrainingOptions!.ToArray(),
+                                  "the entry names how the command line's recipe differs");
         using var relu = (LeNet5)ModelRegistry.Create("lenet5", 10, ModelOptions.Parse(["activation=relu", "pooling=max"]));
         Assert.AreEqual(Cnn.Zoo.Layers.Activation.ReLU, relu.Activation);
         Assert.AreEqual(Pooling.Max, relu.Pooling);
