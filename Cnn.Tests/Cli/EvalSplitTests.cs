@@ -1,5 +1,6 @@
 using System.Globalization;
 using Cnn.Onnx;
+using Cnn.Training.Data;
 using Cnn.Training.Training;
 using static Cnn.Tests.Cli.CliRunner;
 
@@ -39,6 +40,26 @@ public sealed class EvalSplitTests
         Assert.AreEqual(0, other.Code, other.Output + other.Error);
         StringAssert.Contains(other.Output, "every image (not the folder the model trained on)");
         StringAssert.Contains(other.Output, ": 100 images,");
+    }
+
+    [TestMethod]
+    public void TheEvaluatedImagesAreExactlyTheImagesTrainingHeldOut()
+    {
+        using var folder = new TempFolder("eval-disjoint");
+        var (mnist, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
+        DatasetExport.ToImageFolder(mnist, folder.Path, perClass: 10);
+        var (train, heldOut, _) = DataSetup.Load(folder.Path, 0.3, 7, BadDataPolicy.Fail);
+        var split = new DataSplit(DataSplit.Identify(folder.Path), 0.3, 7);
+
+        var (evaluated, _) = DataSetup.LoadForEvaluation(folder.Path, split, BadDataPolicy.Fail);
+
+        static HashSet<string> Files(IImageDataset data) => [.. Enumerable.Range(0, data.Count).Select(data.Describe)];
+        var trainFiles = Files(train);
+        var evaluatedFiles = Files(evaluated);
+        Assert.AreEqual(0, trainFiles.Intersect(evaluatedFiles).Count(), "an evaluated image was a training image");
+        Assert.IsTrue(Files(heldOut).SetEquals(evaluatedFiles), "eval scores what training held out");
+        Assert.AreEqual(100, trainFiles.Count + evaluatedFiles.Count, "together they are the folder");
+        Assert.AreEqual(30, evaluatedFiles.Count);
     }
 
     [TestMethod]
