@@ -30,7 +30,7 @@ public static class FinetuneCommand
         public readonly Option<string> Freeze = CliOptions.Text("--freeze", "all-but-head", "all-but-head, none, or N (the first N weight layers, numbered as in 'summary')", "all-but-head|none|N");
         public readonly Option<int> Epochs = CliOptions.Int("--epochs", 8, "epochs with the body frozen", 1);
         public readonly Option<int> UnfreezeEpochs = CliOptions.Int("--unfreeze-epochs", 4, "then epochs with everything trainable (0: skip)", 0);
-        public readonly Option<double> LearningRate = CliOptions.Double("--lr", 1e-3, "learning rate of the head (Adam)", 0);
+        public readonly Option<string?> LearningRate = LearningRateOption.Create("learning rate of the head (Adam)", "0.001");
         public readonly Option<double> UnfrozenLearningRate = CliOptions.Double("--unfrozen-lr", 1e-4, "head learning rate once unfrozen; earlier layer groups get halved rates", 0);
         public readonly Option<int> TrainPerClass = CliOptions.Int("--train-per-class", 0, "use only this many training images per class (0: all)", 0);
         public readonly Option<int?> InputSize = CliOptions.OptionalInt("--input-size",
@@ -58,7 +58,8 @@ public static class FinetuneCommand
         string weights = parse.GetValue(o.Weights)!, data = parse.GetValue(o.Data)!, freeze = parse.GetValue(o.Freeze)!;
         string normStatistics = parse.GetValue(o.NormStatistics)!;
         int epochs = parse.GetValue(o.Epochs), unfreezeEpochs = parse.GetValue(o.UnfreezeEpochs), perClass = parse.GetValue(o.TrainPerClass);
-        double lr = parse.GetValue(o.LearningRate), lowerLr = parse.GetValue(o.UnfrozenLearningRate);
+        var (givenRate, autoRate) = LearningRateOption.Read(parse, o.LearningRate);
+        double lr = givenRate ?? 1e-3, lowerLr = parse.GetValue(o.UnfrozenLearningRate);
         bool augment = parse.GetValue(o.Augment);
         string? modelName = parse.GetValue(o.Model);
         modelName ??= weights == "builtin" ? "resnet18_2223" : throw new UsageException("--model: name the zoo model the weights belong to (see 'models')");
@@ -113,12 +114,18 @@ public static class FinetuneCommand
         };
         var run = RunFolder.Create(parse.GetValue(o.Out)!, modelName);
         session.RunFolder = run.Path;
-        run.WriteCommand(session.Argv, new { weights, modelName, data, freeze, epochs, unfreezeEpochs, lr, lowerLr, perClass, size, normStatistics });
+        run.WriteCommand(session.Argv, new { weights, modelName, data, freeze, epochs, unfreezeEpochs, lr = autoRate ? (object)LearningRateOption.Auto : lr, lowerLr, perClass, size, normStatistics });
         Console.WriteLine($"Fine-tuning {modelName} from {pretrained.Source} on {source}: {trainSet.Count} training, {testSet.Count} held-out images, {classes} classes");
         Console.WriteLine($"Frozen: {frozen} parameter tensors ({freeze}); trainable parameters {Freezing.TrainableParameters(model).Sum(p => p.numel()):N0}");
         Console.WriteLine($"Run folder: {run.Path}");
 
         var config = new TrainConfig { Epochs = epochs, Optimizer = OptimizerKind.Adam, LearningRate = lr, Device = device.ToString() };
+        if (autoRate)
+            config = config with
+            {
+                LearningRate = LearningRateOption.Find(model, config.Optimizer, [new ParameterGroup(Freezing.TrainableParameters(model).ToList(), 1.0)],
+                                                       config, trainLoader, run),
+            };
         var result = Interruptible.Run(cancel => new Trainer(model, config, trainLoader, testLoader, run, info).Fit(cancel));
         if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;
         Console.WriteLine($"Stage 1 (frozen body): held-out top-1 {100 * result.LastValidation!.Top1:F2}%");

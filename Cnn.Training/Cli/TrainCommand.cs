@@ -28,7 +28,7 @@ public static class TrainCommand
         public readonly Option<string> Data = CliOptions.Text("--data", "mnist", "mnist, fashion-mnist, or a folder (IDX, CIFAR-10 batches, or one sub-folder per class)", "data");
         public readonly Option<int?> Epochs = CliOptions.OptionalInt("--epochs", "epochs (default: the model's recipe; lenet5 15, others 10)", 1);
         public readonly Option<OptimizerKind?> Optimizer = CliOptions.OptionalChoice<OptimizerKind>("--optimizer", "optimizer (default: the model's recipe)");
-        public readonly Option<double?> LearningRate = CliOptions.OptionalDouble("--lr", "base (peak for one-cycle) learning rate (default: the model's recipe)", 0);
+        public readonly Option<string?> LearningRate = LearningRateOption.Create("base (peak for one-cycle) learning rate (default: the model's recipe)");
         public readonly Option<double?> WeightDecay = CliOptions.OptionalDouble("--weight-decay", "weight decay (default: the model's recipe)", 0);
         public readonly Option<double> Momentum = CliOptions.Double("--momentum", 0.9, "SGD momentum", 0);
         public readonly Option<bool> Nesterov = CliOptions.Flag("--nesterov", "Nesterov momentum for SGD");
@@ -117,11 +117,12 @@ public static class TrainCommand
         string modelName = parse.GetValue(o.Model)!;
         var recipe = Recipe.For(modelName);
         string data = parse.GetValue(o.Data)!;
+        var (givenRate, autoRate) = LearningRateOption.Read(parse, o.LearningRate);
         var config = new TrainConfig
         {
             Epochs = parse.GetValue(o.Epochs) ?? recipe.Epochs,
             Optimizer = parse.GetValue(o.Optimizer) ?? recipe.Optimizer,
-            LearningRate = parse.GetValue(o.LearningRate) ?? recipe.LearningRate,
+            LearningRate = givenRate ?? recipe.LearningRate,
             WeightDecay = parse.GetValue(o.WeightDecay) ?? recipe.WeightDecay,
             Momentum = parse.GetValue(o.Momentum),
             Nesterov = parse.GetValue(o.Nesterov),
@@ -156,6 +157,12 @@ public static class TrainCommand
             run.WriteCommand(session.Argv, config);
             AtomicFile.WriteAllText(run.File(SavedArguments), JsonSerializer.Serialize(VerbArguments(parse)));
         }
+        if (autoRate)
+            config = config with
+            {
+                LearningRate = LearningRateOption.Find(model, config.Optimizer, [new ParameterGroup(model.parameters().ToList(), 1.0)],
+                                                       config, trainLoader, run),
+            };
         var summary = ModelSummary.Of(model, [model.Input.Channels, size, size]);
         Console.WriteLine($"Model {modelName}: {summary.TotalParameters:N0} parameters, {summary.TotalMacs / 1e6:N1} M MACs per {size}x{size} image, {summary.WeightLayerCount} weight layers");
         Console.WriteLine($"Data: {source}: {trainSet.Count} training, {testSet.Count} held-out images, {trainSet.Classes.Count} classes");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Cnn.Training.Benchmarks;
+using Cnn.Training.Training;
 using Cnn.Zoo.IO;
 using ScottPlot;
 
@@ -45,6 +46,37 @@ public static class Charts
         // Whole epochs only: ScottPlot's default ticks would put 1.5 between 1 and 2.
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.ShowLegend(Edge.Right);
+        return plot;
+    }
+
+    /// <summary>
+    /// A learning-rate range test: smoothed loss against the rate on a log scale (ticks at powers of ten), the
+    /// suggested rate marked by a vertical line and named in the legend.
+    /// </summary>
+    public static Plot LearningRate(LearningRateSearch search)
+    {
+        var plot = new Plot();
+        var curve = plot.Add.Scatter(search.Rates.Select(Math.Log10).ToArray(), search.Losses);
+        curve.LegendText = "smoothed training loss";
+        curve.LineWidth = 2;
+        curve.MarkerSize = 0;
+        var mark = plot.Add.VerticalLine(Math.Log10(search.Suggested));
+        mark.LegendText = $"suggested rate {search.Suggested:G2}";
+        mark.LineWidth = 2;
+        mark.LinePattern = LinePattern.Dashed;
+        plot.Title("Learning-rate range test");
+        plot.XLabel("learning rate (log scale)");
+        plot.YLabel("loss");
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            IntegerTicksOnly = true,
+            LabelFormatter = x => string.Create(CultureInfo.InvariantCulture, $"1e{x:0}"),
+        };
+        // The loss near divergence dwarfs the valley: show up to one and a half times the first loss.
+        double top = Math.Max(search.Losses.Where(double.IsFinite).DefaultIfEmpty(1).Min() * 1.05, 1.5 * search.Losses[0]);
+        double bottom = search.Losses.Where(double.IsFinite).DefaultIfEmpty(0).Min();
+        plot.Axes.SetLimitsY(bottom - 0.05 * (top - bottom), top);
+        plot.ShowLegend(Edge.Bottom);
         return plot;
     }
 
