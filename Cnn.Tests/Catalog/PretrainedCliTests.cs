@@ -106,6 +106,7 @@ public sealed class PretrainedCliTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]   // one fine-tuning epoch of MobileNetV2
     public void Finetune_WithAModelAndNoWeights_SaysWhatItLoadsBeforeFetching()
     {
         var run = CliRunner.Run("finetune", "--model", "resnet50", "--data", "fashion-mnist", "--out", Path.Combine(folder, "runs-resnet50"));
@@ -152,7 +153,7 @@ public sealed class PretrainedCliTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // fine-tunes MobileNetV2, then evaluates 1,000 images
     public void Finetune_FromAPublishedName_KeepsItsPreprocessing()
     {
         string runs = Path.Combine(folder, "runs");

@@ -22,7 +22,7 @@ public sealed class ResumeTests
     static extern int kill(int pid, int signal);
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // three training processes
     public void CtrlCThenResumeFromTheCommandLineEqualsAnUninterruptedRun()
     {
         using var rootTemp = new TempFolder("resume-cli");

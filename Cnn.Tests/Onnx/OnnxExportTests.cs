@@ -23,7 +23,7 @@ public sealed class OnnxExportTests
 {
     /// <summary>Every kind of layer the zoo has is in one of these models; VGG's export holds 500 MB of weights.</summary>
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // exports and runs one model per family, VGG's 500 MB included
     [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
     public void OnnxRuntimeGivesTheZooModelsOutputs(string name) => ExportAndCompare(name);
 
@@ -103,6 +103,7 @@ public sealed class OnnxExportTests
     /// (61 M weights) serves the three sizes.
     /// </summary>
     [TestMethod]
+    [TestCategory("Slow")]   // AlexNet at 415 x 415
     public void AdaptivePoolingIsExportedForEveryFeatureMapSize()
     {
         using var model = ModelRegistry.Create("alexnet", 10);

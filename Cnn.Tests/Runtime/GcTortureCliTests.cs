@@ -11,7 +11,7 @@ namespace Cnn.Tests.Runtime;
 /// finetune and training on an image folder failed this way in every run, within seconds to a minute.
 /// </summary>
 [TestClass]
-[TestCategory("Slow")]
+[TestCategory("Slow")]   // every verb as a child process under continuous garbage collection
 public sealed class GcTortureCliTests
 {
     static TempFolder folder = null!;

@@ -137,7 +137,7 @@ public sealed class NativeSafetyTests
     /// fails within seconds ("Expected false to be true", "Unknown scalar type") or crashes the process.
     /// </summary>
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // training loops under continuous garbage collection
     [DataRow("adam")]
     [DataRow("sgd")]
     public void ATrainingLoopSurvivesContinuousGarbageCollection(string optimizerName)

@@ -25,7 +25,7 @@ public sealed class TrainingLoopTests
     static CheckpointInfo Info => new() { Model = "lenet5", NumClasses = 10, ModelOptions = new() { ["activation"] = "relu" } };
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // trains LeNet-5 on a few hundred digits
     public void LeNet5LearnsDigitsFromAFewHundredImages()
     {
         torch.manual_seed(1);
@@ -43,7 +43,7 @@ public sealed class TrainingLoopTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // three short training runs
     public void ResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne()
     {
         var config = new TrainConfig { Epochs = 3, LearningRate = 2e-3, Schedule = ScheduleKind.Cosine };

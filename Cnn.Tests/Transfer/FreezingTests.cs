@@ -60,7 +60,7 @@ public sealed class FreezingTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // builds VGG-16 (138 M weights)
     public void FreezeFirst_Vgg16_SixteenLayersThirteenAreTheConvolutions()
     {
         using var model = ModelRegistry.Create("vgg16", 10);
@@ -120,7 +120,7 @@ public sealed class FreezingTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // GoogLeNet with its auxiliary heads
     public void FreezeAllButHead_GoogLeNetKeepsAuxiliaryHeadsTrainable()
     {
         using var model = ModelRegistry.Create("googlenet", 10, ModelOptions.None.With("aux_logits", true));
@@ -155,7 +155,7 @@ public sealed class FreezingTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // training steps of a ResNet
     public void Training_FrozenParametersAndStatisticsStayBitIdenticalHeadChanges()
     {
         using var model = ModelRegistry.Create("resnet18", 10);
@@ -169,7 +169,7 @@ public sealed class FreezingTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // training steps of a ResNet
     public void Training_FirstLayersFrozen_TheirNormsKeepStatisticsTheRestTrain()
     {
         using var model = ModelRegistry.Create("resnet18", 10);
@@ -187,7 +187,7 @@ public sealed class FreezingTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // training steps in each freezing regime
     [DataRow("all-but-head")]
     [DataRow("first-8")]
     [DataRow("nothing")]

@@ -85,6 +85,7 @@ public sealed class GradCamLocalisationTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]   // trains a small network for 64 steps first
     public void HeatMapPeaksOnTheBrightPatchThatDecidesTheClass()
     {
         torch.manual_seed(7);

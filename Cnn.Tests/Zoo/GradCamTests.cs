@@ -57,6 +57,7 @@ public sealed class GradCamTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]   // AlexNet, VGG, GoogLeNet and MobileNetV2 forward and backward, in float32 and float64
     [DynamicData(nameof(Cases))]
     public void MapsMatchPyTorchsAutograd(string name)
     {
@@ -86,6 +87,7 @@ public sealed class GradCamTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]   // a forward and backward pass of one model per family, VGG's 133 M weights included
     [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
     public void EveryModelExplainsItsBodyAndIsLeftAsItWas(string name)
     {

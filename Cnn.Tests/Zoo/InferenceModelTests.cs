@@ -15,7 +15,7 @@ public sealed class InferenceModelTests
     static int CountBatchNorms(nn.Module model) => model.modules().Count(m => m is BatchNorm2d);
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // two copies of one model per family with deterministic weights
     [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
     public void OptimizedModelGivesThePlainModelsOutputs(string name)
     {

@@ -42,7 +42,7 @@ public sealed class OneDnnGuardTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // starts cnnzoo once per setting
     [DataRow("off", "oneDNN off")]
     [DataRow("avx", "oneDNN held to its AVX kernels")]
     [DataRow("sometimes", "expected default, avx or off; found 'sometimes'")]

@@ -220,6 +220,7 @@ public sealed class PrecisionTests
     /// 2,000 held-out digits in both precisions. bfloat16 must cost at most 0.3 points of top-1 (6 digits).
     /// </summary>
     [TestMethod]
+    [TestCategory("Slow")]   // trains LeNet-5 for two epochs, then evaluates 2,000 digits twice
     public void ATrainedLeNet5LosesAtMostAThirdOfAPointInBFloat16()
     {
         var (trainSet, testSet) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));

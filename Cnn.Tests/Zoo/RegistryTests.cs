@@ -10,7 +10,7 @@ namespace Cnn.Tests.Zoo;
 public sealed class RegistryTests
 {
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // a forward pass of one model per family
     [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
     public void NonDefaultClassCountGivesTheRightShapeWithoutNaN(string name)
     {
@@ -24,7 +24,7 @@ public sealed class RegistryTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // a forward and backward pass of one model per family
     [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
     public void OneBackwardPassGivesEveryTrainableParameterAGradient(string name)
     {
@@ -49,6 +49,7 @@ public sealed class RegistryTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]   // a forward pass of one model per family
     [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
     public void FeaturesAndHeadComposeToForwardAndResetClassifierKeepsKeyOrder(string name)
     {
@@ -75,7 +76,7 @@ public sealed class RegistryTests
     [DynamicData(nameof(ZooModels.All), typeof(ZooModels))]
     public void InputIsValidatedWithAMessageNamingTheExpectation(string name)
     {
-        using var model = ModelRegistry.Create(name, 10);
+        using var model = ZooModels.OnMeta(name, 10);   // the input is checked before any layer runs
         int wrongChannels = model.Input.Channels == 1 ? 3 : 1;
         var e = Assert.ThrowsExactly<ArgumentException>(() => model.call(torch.zeros(1, wrongChannels, model.Input.Height, model.Input.Width)));
         StringAssert.Contains(e.Message, $"{model.Input.Channels} input channel");

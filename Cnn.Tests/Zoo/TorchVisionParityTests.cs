@@ -49,7 +49,7 @@ public sealed class TorchVisionParityTests
     }
 
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // one model per family at torchvision's fixture size
     [DynamicData(nameof(ZooModels.PerFamilyInTorchVision), typeof(ZooModels))]
     public void SameWeightsAndInputGiveTorchVisionsOutput(string name)
     {
@@ -118,7 +118,7 @@ public sealed class TorchVisionParityTests
     /// family runs here; ModelFactsTests holds every model's tabulated count to macs.json.
     /// </summary>
     [TestMethod]
-    [TestCategory("Slow")]
+    [TestCategory("Slow")]   // a summary pass at 224 x 224 per family
     [DynamicData(nameof(ZooModels.PerFamilyInTorchVision), typeof(ZooModels))]
     public void MultiplyAccumulatesAt224AreTorchVisionsExactly(string name)
     {

@@ -9,7 +9,7 @@ namespace Cnn.Tests.Onnx.Import;
 /// <summary>The graph walk from ML.NET's ResNet18.onnx onto zoo ResNet [2, 2, 2, 3] keys, checked against ONNX Runtime.</summary>
 [TestClass]
 [TestCategory("Pretrained")]
-[TestCategory("Slow")]
+[TestCategory("Slow")]   // imports ResNet graphs from ONNX
 public sealed class OnnxResNetImporterTests
 {
     static readonly ResNetConfig Stages2223 = new(ResidualBlockKind.Basic, [2, 2, 2, 3]);

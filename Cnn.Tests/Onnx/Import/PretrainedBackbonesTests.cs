@@ -10,7 +10,7 @@ namespace Cnn.Tests.Onnx.Import;
 /// </summary>
 [TestClass]
 [TestCategory("Pretrained")]
-[TestCategory("Slow")]
+[TestCategory("Slow")]   // converts the ML.NET ResNet-18 backbone
 public sealed class PretrainedBackbonesTests
 {
     static string cacheDir = null!;
