@@ -6,37 +6,6 @@ using static TorchSharp.torch;
 
 namespace Cnn.Zoo.Models;
 
-/// <summary>What a model accepts: channels, the size it was designed for, and the smallest size it can take.</summary>
-/// <param name="Channels">Input channels (1 for grey digits, 3 for RGB).</param>
-/// <param name="Height">Default input height (the architecture's standard size).</param>
-/// <param name="Width">Default input width.</param>
-/// <param name="MinHeight">Smallest height that survives every stride and pooling window.</param>
-/// <param name="MinWidth">Smallest width that survives every stride and pooling window.</param>
-/// <param name="FixedSize">True when the head has no adaptive pooling, so only the default size works.</param>
-public sealed record InputSpec(int Channels, int Height, int Width, int MinHeight, int MinWidth, bool FixedSize = false)
-{
-    /// <summary>The default input as a shape without the batch dimension: [C, H, W].</summary>
-    public long[] DefaultShape => [Channels, Height, Width];
-
-    /// <summary>Throws an <see cref="ArgumentException"/> that names the expected shape when <paramref name="x"/> does not fit.</summary>
-    public void Validate(Tensor x, string model)
-    {
-        string expected = FixedSize
-            ? $"N x {Channels} x {Height} x {Width}"
-            : $"N x {Channels} x H x W with H >= {MinHeight} and W >= {MinWidth} (default {Height} x {Width})";
-        string found = "[" + string.Join(", ", x.shape) + "]";
-        if (x.dim() != 4)
-            throw new ArgumentException($"{model} expects a 4-D batch {expected}; found a {x.dim()}-D tensor {found}");
-        if (x.shape[1] != Channels)
-            throw new ArgumentException($"{model} expects {Channels} input channel(s) ({expected}); found {x.shape[1]} in {found}");
-        bool sizeOk = FixedSize
-            ? x.shape[2] == Height && x.shape[3] == Width
-            : x.shape[2] >= MinHeight && x.shape[3] >= MinWidth;
-        if (!sizeOk)
-            throw new ArgumentException($"{model} expects {expected}; found {found}");
-    }
-}
-
 /// <summary>
 /// The face every zoo model shows (after timm's): the convolutional body and the head can be run separately, the
 /// classifier can be swapped for a new number of classes, and the names of the first convolution and of the
