@@ -49,7 +49,7 @@ public sealed class EvalSplitTests
         var (mnist, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
         DatasetExport.ToImageFolder(mnist, folder.Path, perClass: 10);
         var (train, heldOut, _) = DataSetup.Load(folder.Path, 0.3, 7, BadDataPolicy.Fail);
-        var split = new DataSplit(DataSplit.Identify(folder.Path), 0.3, 7);
+        var split = DataSplit.Of(folder.Path, 0.3, 7, train, heldOut);
 
         var (evaluated, _) = DataSetup.LoadForEvaluation(folder.Path, split, BadDataPolicy.Fail);
 
@@ -60,6 +60,12 @@ public sealed class EvalSplitTests
         Assert.IsTrue(Files(heldOut).SetEquals(evaluatedFiles), "eval scores what training held out");
         Assert.AreEqual(100, trainFiles.Count + evaluatedFiles.Count, "together they are the folder");
         Assert.AreEqual(30, evaluatedFiles.Count);
+
+        // Images added after training would move the split: eval refuses rather than score training images.
+        File.Copy(train.Describe(0), Path.Combine(Path.GetDirectoryName(train.Describe(0))!, "added.png"));
+        var changed = Assert.ThrowsExactly<InvalidDataException>(() => DataSetup.LoadForEvaluation(folder.Path, split, BadDataPolicy.Fail));
+        StringAssert.Contains(changed.Message, "its images changed since the checkpoint was trained on it (100 samples");
+        StringAssert.Contains(changed.Message, "now 101 samples");
     }
 
     [TestMethod]

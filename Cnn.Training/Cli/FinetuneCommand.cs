@@ -77,6 +77,7 @@ public static class FinetuneCommand
             Console.WriteLine($"--weights not given: {PretrainedWeights.Describe(modelName, weightsName)}");
 
         var (trainSet, testSet, source) = DataSetup.Load(data, HeldOut, seed, BadDataPolicy.Fail);
+        var split = DataSplit.Of(data, HeldOut, seed, trainSet, testSet);
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
         int classes = trainSet.Classes.Count;
         var pretrained = PretrainedWeights.Load(modelName, weightsName, classes);
@@ -110,7 +111,7 @@ public static class FinetuneCommand
         {
             Model = pretrained.Architecture, ModelOptions = pretrained.ModelOptions, NumClasses = classes, Classes = trainSet.Classes,
             InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std, EvalResize = evalResize,
-            Split = new DataSplit(DataSplit.Identify(data), HeldOut, seed),
+            Split = split,
         };
         var run = RunFolder.Create(parse.GetValue(o.Out)!, modelName);
         session.RunFolder = run.Path;

@@ -143,6 +143,7 @@ public static class TrainCommand
         config = config with { Device = device.ToString() };
 
         var (trainSet, testSet, source) = DataSetup.Load(data, parse.GetValue(o.ValFraction), seed, parse.GetValue(o.BadData));
+        var split = DataSplit.Of(data, parse.GetValue(o.ValFraction), seed, trainSet, testSet);
         int perClass = parse.GetValue(o.TrainPerClass);
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
         var options = ModelOptions.Parse(recipe.ModelOptions.Where(r => !userOptions.Any(u => Key(u) == Key(r))).Concat(userOptions));
@@ -173,7 +174,7 @@ public static class TrainCommand
         {
             Model = modelName, NumClasses = trainSet.Classes.Count, Classes = trainSet.Classes,
             ModelOptions = options.ToDictionary(), InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std,
-            Split = new DataSplit(DataSplit.Identify(data), parse.GetValue(o.ValFraction), seed),
+            Split = split,
             EvalResize = DataSetup.EvalResize(trainSet.Geometry, size, parse.GetValue(o.Augment)),   // as the loaders above
         };
         var result = Interruptible.Run(cancel => new Trainer(model, config, trainLoader, testLoader, run, info).Fit(cancel, resume));

@@ -47,7 +47,12 @@ public static class DataSetup
         string described = $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes{LeftOut(all, folder)})";
         if (trainedOn is not null && trainedOn.IsOf(data))
         {
-            var (_, heldOut) = Datasets.Split(all, trainedOn.ValidationFraction, trainedOn.Seed);
+            var (trained, heldOut) = Datasets.Split(all, trainedOn.ValidationFraction, trainedOn.Seed);
+            if (trainedOn.Files is string then && DataSplit.Fingerprint(trained, heldOut) is var now && now != then)
+                throw new InvalidDataException(
+                    $"{folder}: its images changed since the checkpoint was trained on it ({then}; now {now}), so the same " +
+                    "split would hold out other images, some of them ones the model trained on. Evaluate on a folder of " +
+                    "images the model never saw (a separate test folder), or train again on the folder as it is now.");
             return (heldOut, string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{described}: the {100 * trainedOn.ValidationFraction:0.#}% held out in training (split seed {trainedOn.Seed}, from the checkpoint)"));
         }
