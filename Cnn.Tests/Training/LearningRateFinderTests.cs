@@ -97,6 +97,7 @@ public sealed class LearningRateFinderTests
     }
 
     [TestMethod]
+    [TestCategory("Slow")]   // a whole train run: the range test, an epoch, 2,000 held-out digits, the pictures
     public void TrainWithLrAutoPrintsTheSuggestionAndDrawsTheCurve()
     {
         using var folder = new TempFolder("lr-auto");
