@@ -31,7 +31,7 @@ public static class DataSetup
         if (sets is var (train, test)) return (train, test, source);
         var all = Datasets.ImageFolder(folder, policy);
         var (t, v) = Datasets.Split(all, validation, seed);
-        return (t, v, $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, {validation:P0} held out{LeftOut(all, folder)})");
+        return (t, v, $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, {validation * 100:0.#}% held out{LeftOut(all, folder)})");
     }
 
     /// <summary>
