@@ -124,7 +124,7 @@ public static class FinetuneCommand
         if (autoRate)
             config = config with
             {
-                LearningRate = LearningRateOption.Find(model, config.Optimizer, [new ParameterGroup(Freezing.TrainableParameters(model).ToList(), 1.0)],
+                LearningRate = LearningRateOption.Find(model, [new ParameterGroup(Freezing.TrainableParameters(model).ToList(), 1.0)],
                                                        config, trainLoader, run),
             };
         var result = Interruptible.Run(cancel => new Trainer(model, config, trainLoader, testLoader, run, info).Fit(cancel));

@@ -53,22 +53,23 @@ public static class LearningRateOption
 
     /// <summary>
     /// Runs the range test for <paramref name="groups"/> of <paramref name="model"/> (their ratios are kept) with a
-    /// throw-away optimizer of <paramref name="kind"/>, or reads the rate an earlier search of this run folder found.
+    /// throw-away optimizer of the kind <paramref name="config"/> trains with, or reads the rate an earlier search of this run folder found.
     /// Returns the suggested rate for the first group.
     /// </summary>
-    public static double Find(TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> model, OptimizerKind kind,
+    public static double Find(TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> model,
                               IReadOnlyList<ParameterGroup> groups, TrainConfig config, DataLoader loader, RunFolder run)
     {
         string record = run.File(Record);
         if (File.Exists(record))
         {
-            double kept = JsonDocument.Parse(File.ReadAllText(record)).RootElement.GetProperty("suggested").GetDouble();
+            using var saved = JsonDocument.Parse(File.ReadAllText(record));
+            double kept = saved.RootElement.GetProperty("suggested").GetDouble();
             Console.WriteLine($"--lr auto: {kept:G3}, found by this run's range test ({record})");
             return kept;
         }
         Console.WriteLine($"--lr auto: learning-rate range test, {LearningRateFinder.Steps} steps from {LearningRateFinder.Start:G1} to {LearningRateFinder.End:G1} ...");
         LearningRateSearch search;
-        using (var optimizer = OptimizerFactory.Create(kind, groups, config.WeightDecay, config.Momentum, config.Nesterov))
+        using (var optimizer = OptimizerFactory.Create(config.Optimizer, groups, config.WeightDecay, config.Momentum, config.Nesterov))
         {
             int epoch = 0;
             search = LearningRateFinder.Run(model, optimizer, () => loader.Epoch(epoch++), TorchSharp.torch.device(config.Device));

@@ -161,7 +161,7 @@ public static class TrainCommand
         if (autoRate)
             config = config with
             {
-                LearningRate = LearningRateOption.Find(model, config.Optimizer, [new ParameterGroup(model.parameters().ToList(), 1.0)],
+                LearningRate = LearningRateOption.Find(model, [new ParameterGroup(model.parameters().ToList(), 1.0)],
                                                        config, trainLoader, run),
             };
         var summary = ModelSummary.Of(model, [model.Input.Channels, size, size]);
