@@ -335,14 +335,14 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         var (train, test, _) = DataSetup.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
         var recipe = Recipe.For("lenet5");
         var model = ModelRegistry.Create("lenet5", 10, ModelOptions.Parse(recipe.ModelOptions));
-        var (trainLoader, testLoader, mean, std) = DataSetup.Loaders("mnist", train, test, model.Input, model.Input.Height,
+        var (trainLoader, testLoader, preprocessing) = DataSetup.Loaders("mnist", train, test, model.Input, model.Input.Height,
                                                                      augment: false, recipe.BatchSize, settings.Threads, 0);   // as the train verb
         int epochs = (int)Math.Ceiling(settings.MemorySteps / (double)trainLoader.BatchesPerEpoch);
         var config = new TrainConfig { Epochs = epochs, Optimizer = recipe.Optimizer, LearningRate = recipe.LearningRate, Schedule = recipe.Schedule };
         string folder = Path.Combine(Path.GetTempPath(), $"cnnzoo-bench-memory-{Environment.ProcessId}");
         var info = new CheckpointInfo
         {
-            Model = "lenet5", NumClasses = 10, Classes = train.Classes, InputShape = model.Input.DefaultShape, Mean = mean, Std = std,
+            Model = "lenet5", NumClasses = 10, Classes = train.Classes, InputShape = model.Input.DefaultShape, Preprocessing = preprocessing,
         };
         // RSS at step 100 (the reference), halfway and at the end: a leak grows steadily, allocator warm-up levels off.
         int halfway = settings.MemorySteps / 2;
