@@ -21,7 +21,7 @@ public sealed record BenchModel(string Label, string Name, string[] Options, int
     /// <summary>The default selection: the classic nets, ImageNet-size and CIFAR-size.</summary>
     public static IReadOnlyList<BenchModel> Defaults { get; } =
     [
-        new("lenet5", "lenet5", ["activation=relu", "pooling=max"]),
+        Trained("lenet5"),
         new("resnet18_cifar", "resnet18", ["cifar_stem=true"], 32, 10),
         new("resnet18", "resnet18", []),
         new("resnet50", "resnet50", []),
@@ -30,10 +30,13 @@ public sealed record BenchModel(string Label, string Name, string[] Options, int
         new("vgg16", "vgg16", []),
     ];
 
-    /// <summary>A default by label, or any registry name at its standard size.</summary>
+    /// <summary>A registry model as the train verb builds it (its entry's <see cref="ModelEntry.TrainingOptions"/>).</summary>
+    static BenchModel Trained(string name) => new(name, name, [.. ModelRegistry.Get(name).TrainingOptions ?? []]);
+
+    /// <summary>A default by label, or any registry name at its standard size, built as train builds it.</summary>
     public static BenchModel Parse(string label)
         => Defaults.FirstOrDefault(m => m.Label == label)
-           ?? (ModelRegistry.Names.Contains(label) ? new BenchModel(label, label, [])
+           ?? (ModelRegistry.Names.Contains(label) ? Trained(label)
                : throw new InvalidChoiceException($"--models: '{label}' is not a model; expected any of {string.Join(", ", Defaults.Select(d => d.Label).Concat(ModelRegistry.Names).Distinct())}"));
 }
 
