@@ -45,6 +45,13 @@ public sealed class CheckpointPreprocessingTests
     }
 
     [TestMethod]
+    public void TheRecipeComesBackWithTheCheckpoint()
+    {
+        var recipe = new TrainConfig { Epochs = 7, Optimizer = OptimizerKind.Sgd, LearningRate = 0.05, Schedule = ScheduleKind.Cosine, LabelSmoothing = 0.1 };
+        Assert.AreEqual(recipe, SavedAndRead(Info with { Training = recipe }).Training);
+    }
+
+    [TestMethod]
     public void ACheckpointWithNeitherIsRefusedWithWhatWasExpected()
     {
         var e = Assert.ThrowsExactly<InvalidDataException>(() => SavedAndRead(Info with { InputShape = [] }).EvalPreprocessing());

@@ -128,12 +128,13 @@ public static class FinetuneCommand
         var result = Interruptible.Run(cancel => new Trainer(model, config, trainLoader, testLoader, run, info).Fit(cancel));
         if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;
         Console.WriteLine($"Stage 1 (frozen body): held-out top-1 {100 * result.LastValidation!.Top1:F2}%");
+        var lastStage = config;
         if (unfreezeEpochs > 0)
         {
             Freezing.Unfreeze(model);
             var groups = ParameterGroups.Discriminative(model, lowerLr, 0.5, 3);
             var stage2 = new RunFolder(Path.Combine(run.Path, "unfrozen"));
-            var config2 = config with { Epochs = unfreezeEpochs, LearningRate = lowerLr };
+            var config2 = lastStage = config with { Epochs = unfreezeEpochs, LearningRate = lowerLr };
             Action<TorchSharp.torch.nn.Module, bool> mode = normStatistics == "keep"
                 ? Freezing.SetTrainingModeKeepingNormStatistics
                 : Freezing.SetTrainingMode;
@@ -144,7 +145,7 @@ public static class FinetuneCommand
         Weights.Save(model, run.File("model.pt"));
         Weights.Save(model, run.File("model.safetensors"));
         new WeightsSidecar(info.Model, info.ModelOptions, info.Classes, preprocessing).Write(run.File("model.pt"));
-        Checkpoint.Save(run.File("final.ckpt"), model, null, info with { Epoch = epochs + unfreezeEpochs });
+        Checkpoint.Save(run.File("final.ckpt"), model, null, info with { Epoch = epochs + unfreezeEpochs, Training = lastStage });
         Reports.WriteFinal(run, model, info, result.LastValidation, trainLoader, result, testLoader);
         Console.WriteLine($"Saved {run.File("final.ckpt")} (cnnzoo eval/predict) and model.pt / model.safetensors (PyTorch load_state_dict, strict; model.json says what they are)");
         return ExitCode.Success;

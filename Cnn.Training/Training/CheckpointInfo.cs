@@ -52,6 +52,10 @@ public sealed record CheckpointInfo
         };
     }
 
+    /// <summary>The recipe the weights were trained by (optimizer, rate, schedule, epochs, ...); for a fine-tuned
+    /// model, its last stage's. Null in checkpoints written before it was recorded.</summary>
+    public TrainConfig? Training { get; init; }
+
     /// <summary>The data trained on and its train/held-out split; null in checkpoints written before it was recorded.</summary>
     public Data.DataSplit? Split { get; init; }
 }

@@ -194,7 +194,8 @@ public sealed class Trainer
     Tensor Loss(Tensor logits, Tensor labels)
         => nn.functional.cross_entropy(logits, labels, label_smoothing: config.LabelSmoothing);
 
-    void Save(string path, CheckpointInfo info) => Checkpoint.Save(path, model, optimizer, info);
+    /// <summary>Saves with the recipe this run trains by (the stage's, for a fine-tuning stage), so the checkpoint says how it was made.</summary>
+    void Save(string path, CheckpointInfo info) => Checkpoint.Save(path, model, optimizer, info with { Training = config });
 
     static string EpochLine(Dictionary<string, double> r, bool improved)
     {
