@@ -7,6 +7,7 @@ using Cnn.Onnx.Import;
 using Cnn.Transfer.Catalog;
 using Cnn.Zoo;
 using Cnn.Zoo.Models;
+using TorchSharp;
 
 namespace Cnn.Training.Cli;
 
@@ -39,6 +40,9 @@ public static class FinetuneCommand
         public readonly Option<int> BatchSize = CliOptions.Int("--batch-size", 32, "batch size", 1);
         public readonly Option<int> Workers = CliOptions.Int("--workers", 2, "data-loading threads", 1);
         public readonly Option<bool> Augment = CliOptions.Flag("--augment", "random crops and flips while training");
+        public readonly Option<string> FeatureCaching = CliOptions.OneOf("--feature-cache", "auto",
+            "auto: while the body is frozen and nothing is augmented, compute its features once and train the head on them (same results, much faster); off: run the whole network every step",
+            "auto", "off");
         public readonly Option<string> NormStatistics = CliOptions.OneOf("--bn-stats", "keep", "after unfreezing: keep the pretrained batch-norm statistics, or update them from your data", "keep", "update");
         public readonly Option<string> Out = CliOptions.Text("--out", "runs", "folder that receives the run folder", "folder");
         public readonly RuntimeOptions Runtime = new();
@@ -125,7 +129,8 @@ public static class FinetuneCommand
                 LearningRate = LearningRateOption.Find(model, [new ParameterGroup(Freezing.TrainableParameters(model).ToList(), 1.0)],
                                                        config, trainLoader, run),
             };
-        var result = Interruptible.Run(cancel => new Trainer(model, config, trainLoader, testLoader, run, info).Fit(cancel));
+        var (stage1Train, stage1Test, head) = FrozenBodyStage(model, trainLoader, testLoader, augment, parse.GetValue(o.FeatureCaching) == "auto", device);
+        var result = Interruptible.Run(cancel => new Trainer(model, config, stage1Train, stage1Test, run, info, forward: head).Fit(cancel));
         if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;
         Console.WriteLine($"Stage 1 (frozen body): held-out top-1 {100 * result.LastValidation!.Top1:F2}%");
         var lastStage = config;
@@ -149,5 +154,30 @@ public static class FinetuneCommand
         Reports.WriteFinal(run, model, info, result.LastValidation, trainLoader, result, testLoader);
         Console.WriteLine($"Saved {run.File("final.ckpt")} (cnnzoo eval/predict) and model.pt / model.safetensors (PyTorch load_state_dict, strict; model.json says what they are)");
         return ExitCode.Success;
+    }
+
+    /// <summary>The loaders (and the module batches go through) of the first stage: the body's features, computed
+    /// once, when <see cref="FeatureCache.WhyNot"/> allows and <paramref name="caching"/> is on; the images otherwise.
+    /// Says which, and why.</summary>
+    static (DataLoader Train, DataLoader Test, torch.nn.Module<torch.Tensor, torch.Tensor>? Head) FrozenBodyStage(
+        ZooModel model, DataLoader train, DataLoader test, bool augment, bool caching, torch.Device device)
+    {
+        string? why = caching ? FeatureCache.WhyNot(model, augment) : "--feature-cache off";
+        if (why is null)
+        {
+            model.to(device);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            if (FeatureCache.Features(model, train, device, "training images") is { } trainFeatures
+                && FeatureCache.Features(model, test, device, "held-out images") is { } testFeatures)
+            {
+                Console.WriteLine($"Stage 1: the frozen body's features of {train.Dataset.Count + test.Dataset.Count} images computed once " +
+                                  $"({clock.Elapsed.TotalSeconds:F1} s, {trainFeatures.Geometry.Channels}x{trainFeatures.Geometry.Height}x{trainFeatures.Geometry.Width} each); the head trains on them");
+                var (cachedTrain, cachedTest) = FeatureCache.Loaders(trainFeatures, testFeatures, train, test);
+                return (cachedTrain, cachedTest, new FeatureCache.Head(model));
+            }
+            why = $"the features would take more than {FeatureCache.MaxBytes >> 30} GB of memory";
+        }
+        Console.WriteLine($"Stage 1 runs the whole network every step: {why}");
+        return (train, test, null);
     }
 }

@@ -29,13 +29,17 @@ public sealed class Trainer
     readonly IReadOnlyList<double> baseRates;
     readonly LearningRateSchedule schedule;
     readonly Action<nn.Module, bool> setTrainingMode;
+    readonly nn.Module<Tensor, Tensor>? forward;
 
     /// <param name="groups">Parameter groups with their base rates; null trains every parameter at the config's rate.</param>
     /// <param name="setTrainingMode">Switches train/eval; by default frozen batch norms stay in eval (Cnn.Transfer.Freezing).</param>
+    /// <param name="forward">What each batch goes through instead of the model, which is still the one optimised and
+    /// saved: <see cref="FeatureCache.Head"/> when the loaders hold cached features.</param>
     public Trainer(ZooModel model, TrainConfig config, DataLoader train, DataLoader? validation, RunFolder run,
                    CheckpointInfo template, IEnumerable<ParameterGroup>? groups = null,
-                   Action<nn.Module, bool>? setTrainingMode = null)
+                   Action<nn.Module, bool>? setTrainingMode = null, nn.Module<Tensor, Tensor>? forward = null)
     {
+        this.forward = forward;
         this.model = model;
         this.config = config;
         this.train = train;
@@ -123,7 +127,7 @@ public sealed class Trainer
             };
             if (validation is not null)
             {
-                lastValidation = Evaluate(model, validation, device, template.NumClasses, config.LabelSmoothing, config.Layout);
+                lastValidation = Evaluate(forward ?? model, validation, device, template.NumClasses, config.LabelSmoothing, config.Layout);
                 row["val_loss"] = lastValidation.Loss;
                 row["val_top1"] = lastValidation.Top1;
                 row["val_top5"] = lastValidation.Top5;
@@ -169,7 +173,7 @@ public sealed class Trainer
         var labels = batch.Labels.to(device);
         optimizer.zero_grad();
         Tensor logits, loss;
-        if (model is IAuxiliaryClassifiers aux && aux.HasAuxiliary)
+        if (forward is null && model is IAuxiliaryClassifiers aux && aux.HasAuxiliary)
         {
             var (main, extra) = aux.ForwardWithAuxiliary(images);
             logits = main;
@@ -178,7 +182,7 @@ public sealed class Trainer
         }
         else
         {
-            logits = model.call(images);
+            logits = (forward ?? model).call(images);
             loss = Loss(logits, labels);
         }
         double value = loss.item<float>();
