@@ -1,0 +1,130 @@
+using System.CommandLine;
+using Cnn.Training.Data;
+using Cnn.Training.Handoff;
+using Cnn.Training.Training;
+using Cnn.Zoo;
+using TorchSharp;
+
+namespace Cnn.Training.Cli;
+
+/// <summary>
+/// <c>cnnzoo handoff</c>: a run handed to PyTorch's distributed training (TorchSharp has no DistributedDataParallel).
+/// Writes a folder with the weights, the split as image lists, the fine-tune recipe and a torchrun script
+/// (<see cref="HandoffFolder"/>); the script's result loads back with <c>--weights FILE</c>.
+/// </summary>
+public static class HandoffCommand
+{
+    public static Command Create(CliSession session)
+    {
+        var source = new ModelSourceOptions();
+        var data = CliOptions.OptionalText("--data", "mnist, fashion-mnist or a folder (default with --checkpoint: the data it trained on, split as it recorded)", "data");
+        var output = CliOptions.OptionalText("--out", "new or empty folder to write the handoff into", "folder");
+        var inputSize = CliOptions.OptionalInt("--input-size",
+            $"square input side with --weights (default: the crop size of published weights; {FinetuneRecipe.Default.FileInputSize} for a file), as finetune", 32);
+        var seed = CliOptions.Int("--seed", 42, "split seed of an image folder with --weights, and the training script's default seed");
+        var command = new Command("handoff",
+            "write a folder that PyTorch's distributed training runs (torchrun ... train.py) and whose result loads back with --weights")
+        {
+            data, output, inputSize, seed,
+        };
+        foreach (var option in source.All) command.Add(option);
+        command.SetAction(parse =>
+        {
+            var (checkpoint, modelName, weightsName) = source.Read(parse, "handoff");
+            string folder = Path.GetFullPath(parse.GetValue(output) ?? throw new UsageException("handoff needs --out FOLDER (a new or empty folder)"));
+            HandoffFolder.EnsureEmpty(folder);
+            if (checkpoint is not null && parse.WasGiven(inputSize))
+                throw new UsageException("--input-size: a checkpoint records its input size; give it only with --model NAME --weights NAME|FILE");
+            var recipe = FinetuneRecipe.Default;
+            var run = checkpoint is not null
+                ? FromCheckpoint(checkpoint, parse.GetValue(data), recipe, parse.GetValue(seed))
+                : FromWeights(modelName!, weightsName!, parse.GetValue(data), parse.GetValue(inputSize), recipe, parse.GetValue(seed));
+            using (run.Model)
+            {
+                // The transforms Cnn.Zoo would build: refuses data of a channel count the model cannot take, before writing.
+                DataSetup.Pipeline(run.Train.Geometry, run.Model.Input, run.Preprocessing, augment: false);
+                HandoffFolder.Write(run, folder, recipe, parse.GetValue(seed));
+            }
+            Console.WriteLine($"Wrote {folder}: {run.Architecture} from {run.Source}, {run.Train.Count} training and {run.HeldOut.Count} held-out images, {run.Classes.Count} classes");
+            Console.WriteLine($"Preprocessing: {run.Preprocessing}{(run.PadSmallSquares ? $" (square images up to 8 px smaller padded to {run.Preprocessing.CropSize} instead)" : "")}");
+            Console.WriteLine($"Train it: cd {folder} && torchrun --standalone --nproc_per_node N train.py   (README.md: several machines, bringing it back)");
+            Console.WriteLine($"Bring it back: cnnzoo eval --model {run.Architecture} --weights {Path.Combine(folder, "result", HandoffFolder.Weights)} --data {DataSplit.Identify(run.Data)}");
+            return ExitCode.Success;
+        });
+        return command;
+    }
+
+    /// <summary>A checkpoint with the split it records; other data (with the same classes) is split as finetune would.</summary>
+    static HandoffRun FromCheckpoint(string path, string? data, FinetuneRecipe recipe, int seed)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} not found (expected a .ckpt written by train or finetune)", path);
+        var info = Checkpoint.ReadInfo(path);
+        var recorded = info.Split ?? throw new InvalidDataException(
+            $"{path} records no split of its data (written before splits were recorded), so which images it trained on is " +
+            "unknown; hand off its weights instead: --model NAME --weights FILE --data FOLDER");
+        data ??= recorded.Data;
+        IImageDataset train, heldOut;
+        DataSplit split;
+        if (recorded.IsOf(data))
+        {
+            (train, heldOut, _) = DataSetup.LoadAsRecorded(recorded, BadDataPolicy.Fail);
+            split = recorded;
+        }
+        else
+        {
+            (train, heldOut, _) = DataSetup.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
+            split = DataSplit.Of(data, recipe.HeldOut, seed, train, heldOut);
+            if (!train.Classes.SequenceEqual(info.Classes))
+                throw new InvalidDataException(
+                    $"--data {data} has the classes [{string.Join(", ", train.Classes)}] but {path} was trained on " +
+                    $"[{string.Join(", ", info.Classes)}]; expected the same classes in the same order (or hand off --model NAME --weights FILE for a new head)");
+        }
+        var (model, _) = TrainedModel.Load(path, torch.CPU);
+        return new HandoffRun(model, info.Model, info.ModelOptions, info.Classes, info.EvalPreprocessing(),
+                              PadSmallSquares: info.EvalResize is null, data, train, heldOut, split, Path.GetFullPath(path));
+    }
+
+    /// <summary>
+    /// Pretrained weights on <paramref name="data"/>, split as finetune splits it. The weights' classifier is kept when
+    /// it has one output per class of the data, else a new one is made; the preprocessing is finetune's: published
+    /// weights' own (scaled to <paramref name="inputSize"/>), or for a file the data's statistics at the recipe's size.
+    /// </summary>
+    static HandoffRun FromWeights(string modelName, string weightsName, string? data, int? inputSize, FinetuneRecipe recipe, int seed)
+    {
+        if (data is null) throw new UsageException("handoff --model NAME --weights NAME|FILE needs --data mnist|fashion-mnist|FOLDER: the images to train on");
+        PretrainedWeights.Check(modelName, weightsName);
+        var (train, heldOut, _) = DataSetup.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
+        var split = DataSplit.Of(data, recipe.HeldOut, seed, train, heldOut);
+        var pretrained = PretrainedWeights.Load(modelName, weightsName, numClasses: null);
+        bool keepHead = pretrained.Model.NumClasses == train.Classes.Count;
+        if (!keepHead)
+        {
+            pretrained.Model.Dispose();
+            torch.manual_seed(seed);   // the new head's initial weights
+            pretrained = PretrainedWeights.Load(modelName, weightsName, train.Classes.Count);
+        }
+        Console.WriteLine(keepHead
+            ? $"Classifier: the weights' own ({train.Classes.Count} outputs, one per class of the data)"
+            : $"Classifier: new, for the data's {train.Classes.Count} classes (the weights have another count)");
+        var model = pretrained.Model;
+        Preprocessing preprocessing;
+        bool pad;
+        if (pretrained.Published)
+        {
+            var p = pretrained.Preprocessing;
+            int size = inputSize ?? p.CropSize;
+            preprocessing = size == p.CropSize ? p : new Preprocessing((int)Math.Round((double)size * p.ResizeSize / p.CropSize), size, p.Mean, p.Std, p.Interpolation);
+            pad = false;
+        }
+        else
+        {
+            int size = inputSize ?? recipe.FileInputSize;
+            var (mean, std) = DataSetup.Normalisation(data, model.Input.Channels);
+            preprocessing = new Preprocessing(size, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]);
+            pad = true;
+        }
+        var classes = keepHead && pretrained.Categories is { } categories ? categories : train.Classes;
+        return new HandoffRun(model, pretrained.Architecture, pretrained.ModelOptions, classes, preprocessing, pad,
+                              data, train, heldOut, split, pretrained.Source);
+    }
+}
