@@ -87,7 +87,8 @@ public static class HandoffCommand
     /// <summary>
     /// Pretrained weights on <paramref name="data"/>, split as finetune splits it. The weights' classifier is kept when
     /// it has one output per class of the data, else a new one is made; the preprocessing is finetune's: published
-    /// weights' own (scaled to <paramref name="inputSize"/>), or for a file the data's statistics at the recipe's size.
+    /// weights' own (scaled to <paramref name="inputSize"/>), or for a file the data's statistics at the recipe's size
+    /// (a fixed-size model's own size).
     /// </summary>
     static HandoffRun FromWeights(string modelName, string weightsName, string? data, int? inputSize, FinetuneRecipe recipe, int seed)
     {
@@ -118,7 +119,10 @@ public static class HandoffCommand
         }
         else
         {
-            int size = inputSize ?? recipe.FileInputSize;
+            // A fixed-size model (LeNet-5's 32) takes nothing else; finetune's default size suits the others.
+            int size = inputSize ?? (model.Input.FixedSize ? model.Input.Height : recipe.FileInputSize);
+            if (model.Input.FixedSize && size != model.Input.Height)
+                throw new UsageException($"--input-size: {modelName} takes only {model.Input.Height} x {model.Input.Width} images; found {size}");
             var (mean, std) = DataSetup.Normalisation(data, model.Input.Channels);
             preprocessing = new Preprocessing(size, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]);
             pad = true;
