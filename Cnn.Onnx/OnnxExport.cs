@@ -98,6 +98,7 @@ public static class OnnxExport
         Metadata(OnnxMetadataKeys.Classes, JsonSerializer.Serialize(classes));
         if (input.Channels is 1 or 3) Metadata(OnnxMetadataKeys.Color, input.Channels == 3 ? "rgb" : "grey");
         Metadata(OnnxMetadataKeys.Resize, preprocessing.ResizeSize.ToString(CultureInfo.InvariantCulture));
+        if (preprocessing.PadSmallSquares) Metadata(OnnxMetadataKeys.PadSmallSquares, "true");
         Metadata(OnnxMetadataKeys.Interpolation, preprocessing.Interpolation);
         Metadata(OnnxMetadataKeys.Crop, JsonSerializer.Serialize(new[] { height, width }));
         Metadata(OnnxMetadataKeys.Mean, JsonSerializer.Serialize(preprocessing.Mean));

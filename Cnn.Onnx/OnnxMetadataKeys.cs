@@ -18,6 +18,10 @@ public static class OnnxMetadataKeys
     /// <summary>The shorter side, in pixels, to resize an image to before the crop (a JSON number).</summary>
     public const string Resize = "resize";
 
+    /// <summary>Present (<c>true</c>) when square images of the crop size or up to 8 pixels smaller were zero-padded to
+    /// the crop, not resized, in training (MNIST's 28-pixel digits for a 32-pixel input); absent otherwise.</summary>
+    public const string PadSmallSquares = "pad_small_squares";
+
     /// <summary>The resize's interpolation, torchvision's name for it, e.g. <c>bilinear</c> (plain text).</summary>
     public const string Interpolation = "interpolation";
 

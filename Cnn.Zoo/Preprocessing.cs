@@ -60,14 +60,44 @@ public sealed record Preprocessing
     /// <summary>Interpolation of the resize, torchvision's name for it.</summary>
     public string Interpolation { get; }
 
+    /// <summary>
+    /// Square images of the crop size, or at most <see cref="PadLimit"/> pixels smaller (an even gap), get a zero
+    /// border up to the crop size instead of a resize, as LeNet-5's paper padded MNIST's 28-pixel digits to 32. Other
+    /// images are resized and cropped as usual. Set by train for small data sets; published weights never pad.
+    /// </summary>
+    public bool PadSmallSquares { get; init; }
+
+    /// <summary>The largest gap, in pixels, that <see cref="PadSmallSquares"/> fills with a border.</summary>
+    public const int PadLimit = 8;
+
+    /// <summary>The zero border each side that fits a <paramref name="height"/> x <paramref name="width"/> image to the
+    /// crop size (0: it is the crop size), or null where the image is resized instead.</summary>
+    public int? PaddingFor(int height, int width)
+    {
+        if (!PadSmallSquares || height != width) return null;
+        int gap = CropSize - height;
+        return gap == 0 || gap > 0 && gap <= PadLimit && gap % 2 == 0 ? gap / 2 : null;
+    }
+
+    /// <summary>The same preprocessing for another crop size: the resize scales with it (256 / 224 stays 256 / 224),
+    /// the statistics stay.</summary>
+    public Preprocessing WithCropSize(int cropSize)
+        => cropSize == CropSize ? this
+           : new Preprocessing(Math.Max((int)Math.Round((double)cropSize * ResizeSize / CropSize), cropSize), cropSize, Mean, Std, Interpolation)
+           {
+               PadSmallSquares = PadSmallSquares,
+           };
+
     public bool Equals(Preprocessing? other)
         => other is not null && ResizeSize == other.ResizeSize && CropSize == other.CropSize
-           && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std) && Interpolation == other.Interpolation;
+           && Mean.SequenceEqual(other.Mean) && Std.SequenceEqual(other.Std) && Interpolation == other.Interpolation
+           && PadSmallSquares == other.PadSmallSquares;
 
     public override int GetHashCode() => HashCode.Combine(ResizeSize, CropSize, Mean.Count > 0 ? Mean[0] : 0, Interpolation);
 
     public override string ToString()
-        => $"resize {ResizeSize} ({Interpolation}), centre crop {CropSize}, mean [{Format(Mean)}], std [{Format(Std)}]";
+        => (PadSmallSquares ? $"squares up to {PadLimit} px smaller padded to {CropSize}, others " : "")
+           + $"resize {ResizeSize} ({Interpolation}), centre crop {CropSize}, mean [{Format(Mean)}], std [{Format(Std)}]";
 
     static string Format(IEnumerable<double> values) => string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
 }

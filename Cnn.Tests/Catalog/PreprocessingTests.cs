@@ -27,24 +27,24 @@ public sealed class PreprocessingTests
     [TestMethod]
     public void WithoutAugmentation_EvaluationSeesTheWholeImageAsTrainingDoes()
     {
-        var (train, eval) = DataSetup.Pipeline(SampleGeometry.Of(FramedDigit()), Rgb224, 112, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], augment: false);
+        var (train, eval) = DataSetup.Pipeline(SampleGeometry.Of(FramedDigit()), Rgb224, DataSetup.ForTraining("", SampleGeometry.Of(FramedDigit()), 3, 112, augment: false), augment: false);
         var seenInTraining = train.Apply(FramedDigit(), new Random(0));
         var seenInEvaluation = eval.Apply(FramedDigit(), new Random(0));
         Assert.AreEqual("3x112x112", seenInEvaluation.ToString());
         CollectionAssert.AreEqual(seenInTraining.Pixels, seenInEvaluation.Pixels);
-        // The frame survives: the corner pixel is white, (1 - 0.5) / 0.5.
-        Assert.AreEqual(1f, seenInEvaluation.Pixels[0], 1e-6f);
+        // The frame survives: the corner pixel is white, (1 - 0.485) / 0.229 with ImageNet's statistics (an RGB model).
+        Assert.AreEqual((1 - 0.485f) / 0.229f, seenInEvaluation.Pixels[0], 1e-5f);
     }
 
     [TestMethod]
     public void WithRandomResizedCrops_EvaluationResizesBy1Over0875AndCrops()
     {
         // torchvision's reference recipe: train on random-resized crops, evaluate resize 128 + centre crop 112. The
-        // frame (1 pixel of 28, about 4.6 of 128) lies outside the central 112, so the corner is black, -1.
-        var (_, eval) = DataSetup.Pipeline(SampleGeometry.Of(FramedDigit()), Rgb224, 112, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f], augment: true);
+        // frame (1 pixel of 28, about 4.6 of 128) lies outside the central 112, so the corner is black, -0.485 / 0.229.
+        var (_, eval) = DataSetup.Pipeline(SampleGeometry.Of(FramedDigit()), Rgb224, DataSetup.ForTraining("", SampleGeometry.Of(FramedDigit()), 3, 112, augment: true), augment: true);
         var seen = eval.Apply(FramedDigit(), new Random(0));
         Assert.AreEqual("3x112x112", seen.ToString());
-        Assert.AreEqual(-1f, seen.Pixels[0], 1e-6f);
+        Assert.AreEqual(-0.485f / 0.229f, seen.Pixels[0], 1e-5f);
     }
 
     [TestMethod]

@@ -165,12 +165,24 @@ public sealed class PretrainedCliTests
         string checkpoint = Directory.GetFiles(runs, "final.ckpt", SearchOption.AllDirectories).Single();
         var info = Checkpoint.ReadInfo(checkpoint);
         // mobilenet_v2 DEFAULT is resize 232 / crop 224; at 32 pixels the resize scales along: round(32 * 232 / 224) = 33.
-        Assert.AreEqual(33, info.EvalResize);
-        CollectionAssert.AreEqual(new[] { 0.485f, 0.456f, 0.406f }, info.Mean);
+        Assert.AreEqual(new Preprocessing(33, 32, Preprocessing.ImageNetMean, Preprocessing.ImageNetStd), info.Preprocessing);
         Assert.AreEqual("mobilenet_v2", info.Model);
 
         var evaluated = CliRunner.Run("eval", "--checkpoint", checkpoint, "--data", "fashion-mnist");
         Assert.AreEqual(0, evaluated.Code, evaluated.Error);
         StringAssert.Contains(evaluated.Output, "1000 images");
+
+        // The PyTorch file alone, with the model.json written beside it: no --model, and the same numbers as the checkpoint.
+        string weights = Path.Combine(Path.GetDirectoryName(checkpoint)!, "model.pt");
+        var sidecar = WeightsSidecar.Read(weights)!;
+        Assert.AreEqual(info.Preprocessing, sidecar.Preprocessing);
+        CollectionAssert.AreEqual(info.Classes.ToArray(), sidecar.Classes.ToArray());
+        var fromFile = CliRunner.Run("eval", "--weights", weights, "--data", "fashion-mnist");
+        Assert.AreEqual(0, fromFile.Code, fromFile.Error);
+        static string Scores(string output) => output[output.IndexOf("1000 images", StringComparison.Ordinal)..].Split('\n')[0];
+        Assert.AreEqual(Scores(evaluated.Output), Scores(fromFile.Output));
+        var digits = CliRunner.Run("eval", "--weights", weights, "--data", "mnist");
+        Assert.AreEqual(1, digits.Code, "model.json's class names are checked against the data's, as the checkpoint's are");
+        StringAssert.Contains(digits.Error, "trained on [T-shirt/top");
     }
 }

@@ -81,7 +81,7 @@ public sealed class EvalSplitTests
         Assert.AreEqual(0, train.Code, train.Output + train.Error);
         string run = Directory.GetDirectories(folder.File("runs")).Single();
         string checkpoint = Path.Combine(run, "last.ckpt");
-        Assert.AreEqual(73, Checkpoint.ReadInfo(checkpoint).EvalResize, "validation during training resized 28 px digits to 64 / 0.875");
+        Assert.AreEqual(73, Checkpoint.ReadInfo(checkpoint).EvalPreprocessing().ResizeSize, "validation during training resized 28 px digits to 64 / 0.875");
 
         var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
         double loss = double.Parse(metrics[1].Split(',')[Array.IndexOf(metrics[0].Split(','), "val_loss")], CultureInfo.InvariantCulture);
@@ -94,7 +94,7 @@ public sealed class EvalSplitTests
         using (var exported = OnnxRuntimeModel.Load(onnx))
             Assert.AreEqual("73", exported.Metadata[OnnxMetadataKeys.Resize]);
 
-        var explain = Cnn.Training.Reporting.ExplainSettings.ForCheckpoint(Checkpoint.ReadInfo(checkpoint));
-        Assert.AreEqual(73, explain.EvalResize);
+        using var ready = ReadyModel.FromCheckpoint(checkpoint, TorchSharp.torch.CPU);
+        Assert.AreEqual(73, ready.Preprocessing.ResizeSize, "explain, predict and export read the same record");
     }
 }

@@ -118,7 +118,7 @@ public sealed class ImageFolderScanTests
             var folder = Datasets.ImageFolder(temp.File(saved));   // decoded as RGB, as DataSetup.Load does
             Assert.AreEqual(digits.Count, folder.Count);
             Assert.AreEqual(new SampleGeometry(3, 28, 28), folder.Geometry);
-            var (_, eval) = DataSetup.Pipeline(folder.Geometry, lenet, 32, [0f], [1f], augment: false);
+            var (_, eval) = DataSetup.Pipeline(folder.Geometry, lenet, new Preprocessing(32, 32, [0.0], [1.0]) { PadSmallSquares = true }, augment: false);
             for (int i = 0; i < folder.Count; i++)
             {
                 string name = Path.GetFileNameWithoutExtension(folder.Describe(i));
@@ -149,9 +149,11 @@ public sealed class ImageFolderScanTests
         Assert.AreEqual("32x32", mixed.Load(0).ToString()[2..], "the first image alone would say 32x32");
         Assert.AreEqual(new SampleGeometry(3, null, null), mixed.Geometry);
         Assert.AreEqual(new SampleGeometry(3, null, null), Datasets.Split(mixed, 0.5, seed: 1).Train.Geometry, "a part is transformed as the whole");
-        Assert.AreEqual(32, DataSetup.EvalResize(mixed.Geometry, 32, augment: false), "mixed sizes are always resized");
-        Assert.IsNull(DataSetup.EvalResize(new SampleGeometry(1, 28, 28), 32, augment: false), "MNIST's 28 px are padded to 32");
-        Assert.AreEqual(32, DataSetup.EvalResize(new SampleGeometry(1, 28, 30), 32, augment: false), "one size, not square: resized");
+        static Preprocessing Recorded(SampleGeometry geometry) => DataSetup.ForTraining("mnist", geometry, 1, 32, augment: false);
+        Assert.AreEqual(new Preprocessing(32, 32, [0.1307], [0.3081]), Recorded(mixed.Geometry), "mixed sizes are always resized");
+        Assert.IsTrue(Recorded(new SampleGeometry(1, 28, 28)).PadSmallSquares, "MNIST's 28 px are padded to 32");
+        Assert.AreEqual(2, Recorded(new SampleGeometry(1, 28, 28)).PaddingFor(28, 28));
+        Assert.AreEqual(new Preprocessing(32, 32, [0.1307], [0.3081]), Recorded(new SampleGeometry(1, 28, 30)), "one size, not square: resized");
 
         File.Delete(temp.File("mixed", "a", "000.png"));
         foreach (string file in Directory.GetFiles(temp.File("mixed"), "*.png", SearchOption.AllDirectories))
@@ -179,13 +181,13 @@ public sealed class ImageFolderScanTests
         var grey = new ImageData([0.25f, 0.5f, 0.75f, 1f], 1, 2, 2);
         var rgbModel = new Cnn.Zoo.Models.InputSpec(3, 2, 2, 2, 2);
 
-        var (_, eval) = DataSetup.Pipeline(SampleGeometry.Of(grey), rgbModel, 2, [0f, 0f, 0f], [1f, 1f, 1f], augment: false);
+        var (_, eval) = DataSetup.Pipeline(SampleGeometry.Of(grey), rgbModel, new Preprocessing(2, 2, [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]), augment: false);
         var out3 = eval.Apply(grey, new Random(0));
 
         Assert.AreEqual("3x2x2", out3.ToString());
         CollectionAssert.AreEqual(grey.Pixels, out3.Pixels[4..8]);
         var two = new ImageData(new float[8], 2, 2, 2);
-        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => DataSetup.Pipeline(SampleGeometry.Of(two), rgbModel, 2, [0f, 0f, 0f], [1f, 1f, 1f], false));
+        var e = Assert.ThrowsExactly<InvalidChoiceException>(() => DataSetup.Pipeline(SampleGeometry.Of(two), rgbModel, new Preprocessing(2, 2, [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]), false));
         StringAssert.Contains(e.Message, "2-channel images but the model expects 3");
         Assert.AreEqual(ColorMode.Grey, ColorModes.ForChannels(1));
         Assert.AreEqual(ColorMode.Rgb, ColorModes.ForChannels(3));

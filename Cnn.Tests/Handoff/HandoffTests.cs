@@ -74,16 +74,18 @@ public sealed class HandoffTests
             Assert.AreEqual(label.ToString(CultureInfo.InvariantCulture), Path.GetFileName(Path.GetDirectoryName(file)), $"{file}: label");
 
         // The weights are the checkpoint's, under the zoo's keys, and load strictly into the model it records.
-        var (trained, info) = TrainedModel.Load(checkpoint, TorchSharp.torch.CPU);
-        using (trained)
+        using var trained = ReadyModel.FromCheckpoint(checkpoint, TorchSharp.torch.CPU);
+        var info = trained.Checkpoint!;
         using (var rebuilt = ModelRegistry.Create(info.Model, info.NumClasses, new ModelOptions(info.ModelOptions)))
         {
             Weights.Load(rebuilt, Path.Combine(handoff, HandoffFolder.Weights), strict: true);
-            var expected = trained.state_dict();
+            var expected = trained.Model.state_dict();
             foreach (var (key, tensor) in rebuilt.state_dict())
                 Assert.IsTrue(tensor.equal(expected[key]).all().item<bool>(), $"{key} differs from the checkpoint's");
         }
 
+        // What --weights FILE reads back, and what train.py reads (the JSON's names are its contract).
+        Assert.AreEqual(trained.Preprocessing, Cnn.Transfer.Catalog.WeightsSidecar.Read(Path.Combine(handoff, HandoffFolder.Weights))!.Preprocessing);
         using var sidecar = JsonDocument.Parse(File.ReadAllText(Path.Combine(handoff, "model.json")));
         var root = sidecar.RootElement;
         Assert.AreEqual("lenet5", root.GetProperty("model").GetString());

@@ -225,7 +225,7 @@ public sealed class PrecisionTests
     {
         var (trainSet, testSet) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
         var input = new LeNet5().Input;
-        var (train, test, _, _) = DataSetup.Loaders("mnist", Datasets.Subset(trainSet, 300, 1), testSet, input, 32,
+        var (train, test, _) = DataSetup.Loaders("mnist", Datasets.Subset(trainSet, 300, 1), testSet, input, 32,
                                                     augment: false, batchSize: 64, workers: 2, seed: 1);
         torch.manual_seed(1);
         using var folder = new TempFolder("bf16-lenet");

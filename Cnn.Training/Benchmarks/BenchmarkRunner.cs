@@ -21,7 +21,7 @@ public sealed record BenchModel(string Label, string Name, string[] Options, int
     /// <summary>The default selection: the classic nets, ImageNet-size and CIFAR-size.</summary>
     public static IReadOnlyList<BenchModel> Defaults { get; } =
     [
-        new("lenet5", "lenet5", ["activation=relu", "pooling=max"]),
+        Trained("lenet5"),
         new("resnet18_cifar", "resnet18", ["cifar_stem=true"], 32, 10),
         new("resnet18", "resnet18", []),
         new("resnet50", "resnet50", []),
@@ -30,10 +30,13 @@ public sealed record BenchModel(string Label, string Name, string[] Options, int
         new("vgg16", "vgg16", []),
     ];
 
-    /// <summary>A default by label, or any registry name at its standard size.</summary>
+    /// <summary>A registry model as the train verb builds it (its entry's <see cref="ModelEntry.TrainingOptions"/>).</summary>
+    static BenchModel Trained(string name) => new(name, name, [.. ModelRegistry.Get(name).TrainingOptions ?? []]);
+
+    /// <summary>A default by label, or any registry name at its standard size, built as train builds it.</summary>
     public static BenchModel Parse(string label)
         => Defaults.FirstOrDefault(m => m.Label == label)
-           ?? (ModelRegistry.Names.Contains(label) ? new BenchModel(label, label, [])
+           ?? (ModelRegistry.Names.Contains(label) ? Trained(label)
                : throw new InvalidChoiceException($"--models: '{label}' is not a model; expected any of {string.Join(", ", Defaults.Select(d => d.Label).Concat(ModelRegistry.Names).Distinct())}"));
 }
 
@@ -335,14 +338,14 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
         var (train, test, _) = DataSetup.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
         var recipe = Recipe.For("lenet5");
         var model = ModelRegistry.Create("lenet5", 10, ModelOptions.Parse(recipe.ModelOptions));
-        var (trainLoader, testLoader, mean, std) = DataSetup.Loaders("mnist", train, test, model.Input, model.Input.Height,
+        var (trainLoader, testLoader, preprocessing) = DataSetup.Loaders("mnist", train, test, model.Input, model.Input.Height,
                                                                      augment: false, recipe.BatchSize, settings.Threads, 0);   // as the train verb
         int epochs = (int)Math.Ceiling(settings.MemorySteps / (double)trainLoader.BatchesPerEpoch);
         var config = new TrainConfig { Epochs = epochs, Optimizer = recipe.Optimizer, LearningRate = recipe.LearningRate, Schedule = recipe.Schedule };
         string folder = Path.Combine(Path.GetTempPath(), $"cnnzoo-bench-memory-{Environment.ProcessId}");
         var info = new CheckpointInfo
         {
-            Model = "lenet5", NumClasses = 10, Classes = train.Classes, InputShape = model.Input.DefaultShape, Mean = mean, Std = std,
+            Model = "lenet5", NumClasses = 10, Classes = train.Classes, InputShape = model.Input.DefaultShape, Preprocessing = preprocessing,
         };
         // RSS at step 100 (the reference), halfway and at the end: a leak grows steadily, allocator warm-up levels off.
         int halfway = settings.MemorySteps / 2;

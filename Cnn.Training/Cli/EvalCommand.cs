@@ -3,7 +3,6 @@ using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
 using Cnn.Zoo.Inference;
-using Cnn.Zoo.Models;
 using TorchSharp;
 
 namespace Cnn.Training.Cli;
@@ -26,43 +25,25 @@ public static class EvalCommand
         foreach (var option in weightsSource.All.Concat(runtime.All)) command.Add(option);
         command.SetAction(parse =>
         {
-            var (path, modelName, weightsName) = weightsSource.Read(parse, "eval");
+            var (path, _, _) = weightsSource.Read(parse, "eval");
             var (device, seed) = runtime.Apply(parse);
             // A checkpoint says which data it trained on and how it was split: eval scores exactly the held-out part.
             var split = path is null ? null : Checkpoint.ReadInfo(path).Split;
             var (test, source) = DataSetup.LoadForEvaluation(parse.GetValue(data)!, split, BadDataPolicy.Skip);
-            ZooModel trained;
-            ITransform transform;
-            string described;
-            IReadOnlyList<string> classes;
-            int size;
-            if (path is not null)
-            {
-                var (fromCheckpoint, info) = TrainedModel.Load(path, device);
-                if (!test.Classes.SequenceEqual(info.Classes))
-                    throw new InvalidDataException(
-                        $"{source} has the classes [{Shorten(test.Classes)}] but {path} was trained on [{Shorten(info.Classes)}]; " +
-                        "evaluate on data with the same classes in the same order");
-                (trained, described, classes) = (fromCheckpoint, info.Model, info.Classes);
-                transform = TrainedModel.EvalTransform(info, test.Geometry, trained.Input);
-                size = (int)info.InputShape[^1];
-            }
-            else
-            {
-                var pretrained = PretrainedWeights.Load(modelName!, weightsName!, numClasses: null);
-                (trained, described) = (pretrained.Model, pretrained.Source);
-                // An image folder's classes are its sorted sub-folder names: ImageNet's synset folders (n01440764, ...)
-                // sort into the index order of the published classifier, so only the count can be checked here.
-                if (test.Classes.Count != trained.NumClasses)
-                    throw new InvalidDataException(
-                        $"{source} has {test.Classes.Count} classes but {pretrained.Source} predicts {trained.NumClasses}; evaluate on data " +
-                        "with one sub-folder per class of the weights, sorted in the classifier's order (ImageNet: the synset folders)");
-                classes = pretrained.Categories ?? test.Classes;
-                trained.to(device);
-                trained.eval();
-                transform = DataSetup.Pipeline(test.Geometry, trained.Input, pretrained.Preprocessing, augment: false).Eval;
-                size = pretrained.Preprocessing.CropSize;
-            }
+            using var ready = weightsSource.Load(parse, "eval", device);
+            var trained = ready.Model;
+            if (ready.ClassesFromData && ready.Classes is { } known && !test.Classes.SequenceEqual(known))
+                throw new InvalidDataException(
+                    $"{source} has the classes [{Shorten(test.Classes)}] but {ready.Source} was trained on [{Shorten(known)}]; " +
+                    "evaluate on data with the same classes in the same order");
+            // An image folder's classes are its sorted sub-folder names: ImageNet's synset folders (n01440764, ...)
+            // sort into the index order of the published classifier, so only the count can be checked for them.
+            if (test.Classes.Count != trained.NumClasses)
+                throw new InvalidDataException(
+                    $"{source} has {test.Classes.Count} classes but {ready.Source} predicts {trained.NumClasses}; evaluate on data " +
+                    "with one sub-folder per class of the weights, sorted in the classifier's order (ImageNet: the synset folders)");
+            var classes = ready.Classes ?? test.Classes;
+            var transform = ready.EvalTransform(test.Geometry);
             var loader = new DataLoader(test, transform, parse.GetValue(batchSize), false, seed);
             // auto proves bf16 on the user's own images: the first eight of the evaluation set.
             TorchSharp.torch.Tensor Calibration()
@@ -70,11 +51,11 @@ public static class EvalCommand
                 using var first = new DataLoader(test, transform, Math.Min(8, test.Count), false, seed, workers: 0).Epoch(0).First();
                 return first.Images.clone().to(device).DetachFromDisposeScope();
             }
-            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision), Calibration);
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, ready.Preprocessing.CropSize, PrecisionOption.Value(parse, precision), Calibration);
             var result = Trainer.Evaluate(optimized, loader, device, trained.NumClasses);
-            Console.WriteLine($"{described} on {source}: {result.Samples} images, loss {result.Loss:F4}, top-1 {100 * result.Top1:F2}%, top-5 {100 * result.Top5:F2}%");
+            Console.WriteLine($"{ready.Source} on {source}: {result.Samples} images, loss {result.Loss:F4}, top-1 {100 * result.Top1:F2}%, top-5 {100 * result.Top5:F2}%");
             // A 1000 x 1000 matrix (ImageNet weights) helps nobody on a console.
-            if (path is not null || classes.Count <= 30) Console.WriteLine(Reports.ConfusionText(result.Confusion, classes));
+            if (classes.Count <= 30) Console.WriteLine(Reports.ConfusionText(result.Confusion, classes));
             return ExitCode.Success;
         });
         return command;

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Cnn.Training.Data;
 using Cnn.Training.Reporting;
-using Cnn.Zoo.Models;
 using TorchSharp;
 
 namespace Cnn.Training.Cli;
@@ -28,31 +26,13 @@ public static class ExplainCommand
         foreach (var option in source.All.Concat(runtime.All)) command.Add(option);
         command.SetAction(parse =>
         {
-            var (path, modelName, weightsName) = source.Read(parse, "explain");
             var files = parse.GetValue(images) ?? [];
+            source.Read(parse, "explain");
             if (files.Length == 0) throw new UsageException("explain needs at least one image file");
             var (device, _) = runtime.Apply(parse);
-
-            ZooModel explained;
-            ExplainSettings settings;
-            if (path is not null)
-            {
-                var (trained, info) = TrainedModel.Load(path, device);
-                (explained, settings) = (trained, ExplainSettings.ForCheckpoint(info));
-            }
-            else
-            {
-                var pretrained = PretrainedWeights.Load(modelName!, weightsName!, numClasses: null);
-                explained = pretrained.Model;
-                explained.to(device);
-                explained.eval();
-                var p = pretrained.Preprocessing;
-                settings = new ExplainSettings([.. p.Mean.Select(m => (float)m)], [.. p.Std.Select(s => (float)s)], pretrained.Categories ?? [])
-                {
-                    Transform = Transforms.Compose(Transforms.Resize(p.ResizeSize), Transforms.CenterCrop(p.CropSize, p.CropSize), Transforms.Normalize(p)),
-                    InputSize = p.CropSize,
-                };
-            }
+            using var ready = source.Load(parse, "explain", device);
+            var explained = ready.Model;
+            var settings = new ExplainSettings(ready.Preprocessing, ready.Classes ?? []);
             string? classText = parse.GetValue(targetClass);
             settings = settings with
             {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Cnn.Onnx;
-using Cnn.Zoo;
 using Cnn.Zoo.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -26,45 +25,20 @@ public static class ExportCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(output) ?? throw new UsageException("export needs --out FILE.onnx");
-            var (checkpointPath, modelName, weightsName) = source.Read(parse, "export");
-
-            var (zoo, options) = checkpointPath is not null ? FromCheckpoint(checkpointPath) : FromWeights(modelName!, weightsName!);
-            using (zoo)
-            {
-                if (parse.GetValue(inputSize) is int size)
-                    options = options with { Height = size, Width = size, Preprocessing = Rescaled(options.Preprocessing, size) };
-                OnnxExport.Export(zoo, path, options);
-                Console.WriteLine($"Wrote {path} ({new FileInfo(path).Length / 1e6:F1} MB): {zoo.GetName()}, input '{OnnxExport.InputName}' " +
-                                  $"batch x {zoo.Input.Channels} x {options.Height ?? options.Preprocessing?.CropSize ?? zoo.Input.Height} x " +
-                                  $"{options.Width ?? options.Preprocessing?.CropSize ?? zoo.Input.Width}, output '{OnnxExport.OutputName}' batch x {zoo.NumClasses}, opset {OnnxExport.Opset}");
-                Console.WriteLine(Verify(zoo, path));
-            }
+            using var ready = source.Load(parse, "export", torch.CPU);
+            var zoo = ready.Model;
+            // The resize, crop and statistics eval uses, and the class names, into the file's metadata.
+            var options = new OnnxExportOptions(ClassNames: ready.Classes, Preprocessing: ready.Preprocessing);
+            if (parse.GetValue(inputSize) is int size)
+                options = options with { Height = size, Width = size, Preprocessing = ready.Preprocessing.WithCropSize(size) };
+            OnnxExport.Export(zoo, path, options);
+            Console.WriteLine($"Wrote {path} ({new FileInfo(path).Length / 1e6:F1} MB): {zoo.GetName()}, input '{OnnxExport.InputName}' " +
+                              $"batch x {zoo.Input.Channels} x {options.Height ?? options.Preprocessing?.CropSize ?? zoo.Input.Height} x " +
+                              $"{options.Width ?? options.Preprocessing?.CropSize ?? zoo.Input.Width}, output '{OnnxExport.OutputName}' batch x {zoo.NumClasses}, opset {OnnxExport.Opset}");
+            Console.WriteLine(Verify(zoo, path));
             return ExitCode.Success;
         });
         return command;
-    }
-
-    /// <summary>The same preprocessing for another crop size, the resize scaled with it (256/224 stays 256/224).</summary>
-    static Preprocessing? Rescaled(Preprocessing? preprocessing, int size)
-        => preprocessing is null ? null
-           : new Preprocessing(Math.Max(preprocessing.ResizeSize * size / preprocessing.CropSize, size), size,
-                               preprocessing.Mean, preprocessing.Std, preprocessing.Interpolation);
-
-    static (ZooModel Model, OnnxExportOptions Options) FromCheckpoint(string path)
-    {
-        var (model, info) = TrainedModel.Load(path, torch.CPU);
-        int size = (int)info.InputShape[^1];
-        var preprocessing = info.EvalPreprocessing();   // the resize, crop and statistics eval uses (CheckpointInfo)
-        var classes = info.Classes.Count == info.NumClasses ? info.Classes : null;
-        return (model, new OnnxExportOptions(ClassNames: classes, Preprocessing: preprocessing));
-    }
-
-    /// <summary>The same model, weights and preprocessing predict and eval get for <c>--model --weights</c>.</summary>
-    static (ZooModel Model, OnnxExportOptions Options) FromWeights(string modelName, string weights)
-    {
-        var pretrained = PretrainedWeights.Load(modelName, weights, numClasses: null);
-        pretrained.Model.eval();
-        return (pretrained.Model, new OnnxExportOptions(ClassNames: pretrained.Categories, Preprocessing: pretrained.Preprocessing));
     }
 
     /// <summary>One batch through the file in ONNX Runtime and through the model: the user sees the export is faithful.</summary>

@@ -3,6 +3,7 @@ using Cnn.Training.Data;
 using Cnn.Training.Reporting;
 using Cnn.Training.Training;
 using Cnn.Transfer;
+using Cnn.Onnx.Import;
 using Cnn.Transfer.Catalog;
 using Cnn.Zoo;
 using Cnn.Zoo.Models;
@@ -72,15 +73,15 @@ public static class FinetuneCommand
             _ => throw new UsageException($"--freeze: expected all-but-head, none or a number of layers; found '{freeze}'"),
         };
         var (device, seed) = o.Runtime.Apply(parse);
-        PretrainedWeights.Check(modelName, weightsName);
+        PretrainedBackbones.Catalog.Check(modelName, weightsName);
         if (!parse.WasGiven(o.Weights) && modelName != "resnet18_2223")
-            Console.WriteLine($"--weights not given: {PretrainedWeights.Describe(modelName, weightsName)}");
+            Console.WriteLine($"--weights not given: {PretrainedBackbones.Catalog.Describe(modelName, weightsName)}");
 
         var (trainSet, testSet, source) = DataSetup.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
         var split = DataSplit.Of(data, recipe.HeldOut, seed, trainSet, testSet);
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
         int classes = trainSet.Classes.Count;
-        var pretrained = PretrainedWeights.Load(modelName, weightsName, classes);
+        var pretrained = ModelSourceOptions.LoadWeights(modelName, weightsName, classes);
         var model = pretrained.Model;
         Console.WriteLine(pretrained.Report);
 
@@ -89,34 +90,31 @@ public static class FinetuneCommand
         int batchSize = parse.GetValue(o.BatchSize), workers = parse.GetValue(o.Workers);
         int size;
         DataLoader trainLoader, testLoader;
-        float[] mean, std;
-        int? evalResize = null;
+        Preprocessing preprocessing;
         if (pretrained.Published)
         {
             // The weights' own preprocessing, at the size asked for: resize and crop scale together, mean/std stay.
-            var p = pretrained.Preprocessing;
-            size = parse.GetValue(o.InputSize) ?? p.CropSize;
-            if (size != p.CropSize) p = new Preprocessing((int)Math.Round((double)size * p.ResizeSize / p.CropSize), size, p.Mean, p.Std, p.Interpolation);
-            (trainLoader, testLoader) = DataSetup.Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Geometry, model.Input, p, augment),
-                                                             batchSize, workers, seed);
-            (mean, std, evalResize) = ([.. p.Mean.Select(m => (float)m)], [.. p.Std.Select(s => (float)s)], p.ResizeSize);
-            Console.WriteLine($"Preprocessing of the weights: {p}");
+            size = parse.GetValue(o.InputSize) ?? pretrained.Preprocessing.CropSize;
+            preprocessing = pretrained.Preprocessing.WithCropSize(size);
+            (trainLoader, testLoader) = DataSetup.Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Geometry, model.Input, preprocessing, augment),
+                                                          batchSize, workers, seed);
+            Console.WriteLine($"Preprocessing of the weights: {preprocessing}");
         }
         else
         {
             size = parse.GetValue(o.InputSize) ?? recipe.FileInputSize;
-            (trainLoader, testLoader, mean, std) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, augment, batchSize, workers, seed);
+            (trainLoader, testLoader, preprocessing) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, augment, batchSize, workers, seed);
         }
         var info = new CheckpointInfo
         {
-            Model = pretrained.Architecture, ModelOptions = pretrained.ModelOptions, NumClasses = classes, Classes = trainSet.Classes,
-            InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std, EvalResize = evalResize,
-            Split = split,
+            Model = pretrained.Entry.Architecture, ModelOptions = new Dictionary<string, string>(pretrained.Entry.Options),
+            NumClasses = classes, Classes = trainSet.Classes, InputShape = [model.Input.Channels, size, size],
+            Preprocessing = preprocessing, Split = split,
         };
         var run = RunFolder.Create(parse.GetValue(o.Out)!, modelName);
         session.RunFolder = run.Path;
         run.WriteCommand(session.Argv, new { weights, modelName, data, freeze, epochs, unfreezeEpochs, lr = autoRate ? (object)LearningRateOption.Auto : lr, lowerLr, perClass, size, normStatistics });
-        Console.WriteLine($"Fine-tuning {modelName} from {pretrained.Source} on {source}: {trainSet.Count} training, {testSet.Count} held-out images, {classes} classes");
+        Console.WriteLine($"Fine-tuning {modelName} from {pretrained.Entry} ({pretrained.Location}) on {source}: {trainSet.Count} training, {testSet.Count} held-out images, {classes} classes");
         Console.WriteLine($"Frozen: {frozen} parameter tensors ({freeze}); trainable parameters {Freezing.TrainableParameters(model).Sum(p => p.numel()):N0}");
         Console.WriteLine($"Run folder: {run.Path}");
 
@@ -145,9 +143,10 @@ public static class FinetuneCommand
         }
         Weights.Save(model, run.File("model.pt"));
         Weights.Save(model, run.File("model.safetensors"));
+        new WeightsSidecar(info.Model, info.ModelOptions, info.Classes, preprocessing).Write(run.File("model.pt"));
         Checkpoint.Save(run.File("final.ckpt"), model, null, info with { Epoch = epochs + unfreezeEpochs });
         Reports.WriteFinal(run, model, info, result.LastValidation, trainLoader, result, testLoader);
-        Console.WriteLine($"Saved {run.File("final.ckpt")} (cnnzoo eval/predict) and model.pt / model.safetensors (PyTorch load_state_dict, strict)");
+        Console.WriteLine($"Saved {run.File("final.ckpt")} (cnnzoo eval/predict) and model.pt / model.safetensors (PyTorch load_state_dict, strict; model.json says what they are)");
         return ExitCode.Success;
     }
 }

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Cnn.Training.Data;
 using Cnn.Training.Handoff;
 using Cnn.Training.Training;
+using Cnn.Onnx.Import;
+using Cnn.Transfer.Catalog;
 using Cnn.Zoo;
 using TorchSharp;
 
@@ -38,7 +40,7 @@ public static class HandoffCommand
             var recipe = FinetuneRecipe.Default;
             var run = checkpoint is not null
                 ? FromCheckpoint(checkpoint, parse.GetValue(data), recipe, parse.GetValue(seed))
-                : FromWeights(modelName!, weightsName!, parse.GetValue(data), parse.GetValue(inputSize), recipe, parse.GetValue(seed));
+                : FromWeights(modelName, weightsName!, parse.GetValue(data), parse.GetValue(inputSize), recipe, parse.GetValue(seed));
             using (run.Model)
             {
                 // The transforms Cnn.Zoo would build: refuses data of a channel count the model cannot take, before writing.
@@ -46,7 +48,7 @@ public static class HandoffCommand
                 HandoffFolder.Write(run, folder, recipe, parse.GetValue(seed));
             }
             Console.WriteLine($"Wrote {folder}: {run.Architecture} from {run.Source}, {run.Train.Count} training and {run.HeldOut.Count} held-out images, {run.Classes.Count} classes");
-            Console.WriteLine($"Preprocessing: {run.Preprocessing}{(run.PadSmallSquares ? $" (square images up to 8 px smaller padded to {run.Preprocessing.CropSize} instead)" : "")}");
+            Console.WriteLine($"Preprocessing: {run.Preprocessing}");
             Console.WriteLine($"Train it: cd {folder} && torchrun --standalone --nproc_per_node N train.py   (README.md: several machines, bringing it back)");
             Console.WriteLine($"Bring it back: cnnzoo eval --model {run.Architecture} --weights {Path.Combine(folder, "result", HandoffFolder.Weights)} --data {DataSplit.Identify(run.Data)}");
             return ExitCode.Success;
@@ -79,56 +81,50 @@ public static class HandoffCommand
                     $"--data {data} has the classes [{string.Join(", ", train.Classes)}] but {path} was trained on " +
                     $"[{string.Join(", ", info.Classes)}]; expected the same classes in the same order (or hand off --model NAME --weights FILE for a new head)");
         }
-        var (model, _) = TrainedModel.Load(path, torch.CPU);
-        return new HandoffRun(model, info.Model, info.ModelOptions, info.Classes, info.EvalPreprocessing(),
-                              PadSmallSquares: info.EvalResize is null, data, train, heldOut, split, Path.GetFullPath(path));
+        var ready = ReadyModel.FromCheckpoint(path, torch.CPU);
+        return new HandoffRun(ready.Model, ready.Architecture, ready.ModelOptions, info.Classes, ready.Preprocessing,
+                              data, train, heldOut, split, Path.GetFullPath(path));
     }
 
     /// <summary>
     /// Pretrained weights on <paramref name="data"/>, split as finetune splits it. The weights' classifier is kept when
-    /// it has one output per class of the data, else a new one is made; the preprocessing is finetune's: published
-    /// weights' own (scaled to <paramref name="inputSize"/>), or for a file the data's statistics at the recipe's size
-    /// (a fixed-size model's own size).
+    /// it has one output per class of the data, else a new one is made. The preprocessing is the weights' own
+    /// (published, or a file's <see cref="WeightsSidecar"/>), at <paramref name="inputSize"/> when given; a bare file
+    /// gets finetune's: <see cref="DataSetup.ForTraining"/> at the recipe's size (a fixed-size model's own size).
     /// </summary>
-    static HandoffRun FromWeights(string modelName, string weightsName, string? data, int? inputSize, FinetuneRecipe recipe, int seed)
+    static HandoffRun FromWeights(string? modelName, string weightsName, string? data, int? inputSize, FinetuneRecipe recipe, int seed)
     {
         if (data is null) throw new UsageException("handoff --model NAME --weights NAME|FILE needs --data mnist|fashion-mnist|FOLDER: the images to train on");
-        PretrainedWeights.Check(modelName, weightsName);
+        PretrainedBackbones.Catalog.Check(modelName, weightsName);
         var (train, heldOut, _) = DataSetup.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
         var split = DataSplit.Of(data, recipe.HeldOut, seed, train, heldOut);
-        var pretrained = PretrainedWeights.Load(modelName, weightsName, numClasses: null);
+        var pretrained = ModelSourceOptions.LoadWeights(modelName, weightsName, numClasses: null);
         bool keepHead = pretrained.Model.NumClasses == train.Classes.Count;
         if (!keepHead)
         {
-            pretrained.Model.Dispose();
+            pretrained.Dispose();
             torch.manual_seed(seed);   // the new head's initial weights
-            pretrained = PretrainedWeights.Load(modelName, weightsName, train.Classes.Count);
+            pretrained = ModelSourceOptions.LoadWeights(modelName, weightsName, train.Classes.Count);
         }
         Console.WriteLine(keepHead
             ? $"Classifier: the weights' own ({train.Classes.Count} outputs, one per class of the data)"
             : $"Classifier: new, for the data's {train.Classes.Count} classes (the weights have another count)");
         var model = pretrained.Model;
+        string architecture = pretrained.Entry.Architecture;
+        bool described = pretrained.Published || File.Exists(weightsName) && WeightsSidecar.Read(weightsName) is not null;
         Preprocessing preprocessing;
-        bool pad;
-        if (pretrained.Published)
-        {
-            var p = pretrained.Preprocessing;
-            int size = inputSize ?? p.CropSize;
-            preprocessing = size == p.CropSize ? p : new Preprocessing((int)Math.Round((double)size * p.ResizeSize / p.CropSize), size, p.Mean, p.Std, p.Interpolation);
-            pad = false;
-        }
+        if (described)
+            preprocessing = pretrained.Preprocessing.WithCropSize(inputSize ?? pretrained.Preprocessing.CropSize);
         else
         {
             // A fixed-size model (LeNet-5's 32) takes nothing else; finetune's default size suits the others.
             int size = inputSize ?? (model.Input.FixedSize ? model.Input.Height : recipe.FileInputSize);
-            if (model.Input.FixedSize && size != model.Input.Height)
-                throw new UsageException($"--input-size: {modelName} takes only {model.Input.Height} x {model.Input.Width} images; found {size}");
-            var (mean, std) = DataSetup.Normalisation(data, model.Input.Channels);
-            preprocessing = new Preprocessing(size, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]);
-            pad = true;
+            preprocessing = DataSetup.ForTraining(data, train.Geometry, model.Input.Channels, size, augment: false);
         }
+        if (model.Input.FixedSize && preprocessing.CropSize != model.Input.Height)
+            throw new UsageException($"--input-size: {architecture} takes only {model.Input.Height} x {model.Input.Width} images; found {preprocessing.CropSize}");
         var classes = keepHead && pretrained.Categories is { } categories ? categories : train.Classes;
-        return new HandoffRun(model, pretrained.Architecture, pretrained.ModelOptions, classes, preprocessing, pad,
-                              data, train, heldOut, split, pretrained.Source);
+        return new HandoffRun(model, architecture, pretrained.Entry.Options, classes, preprocessing,
+                              data, train, heldOut, split, $"{pretrained.Entry} ({pretrained.Location})");
     }
 }

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Cnn.Training.Data;
 using Cnn.Zoo.Inference;
-using Cnn.Zoo.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -27,36 +26,17 @@ public static class PredictCommand
         foreach (var option in source.All.Concat(runtime.All)) command.Add(option);
         command.SetAction(parse =>
         {
-            var (checkpointPath, modelName, weightsName) = source.Read(parse, "predict");
             var files = parse.GetValue(images) ?? [];
+            source.Read(parse, "predict");
             if (files.Length == 0) throw new UsageException("predict needs at least one image file");
             var (device, _) = runtime.Apply(parse);
-
-            ZooModel trained;
-            IReadOnlyList<string>? names;
-            Func<ImageData, ITransform> transformFor;
-            int size;
-            if (checkpointPath is not null)
-            {
-                var (fromCheckpoint, info) = TrainedModel.Load(checkpointPath, device);
-                (trained, names) = (fromCheckpoint, info.Classes);
-                transformFor = image => TrainedModel.EvalTransform(info, SampleGeometry.Of(image), fromCheckpoint.Input);
-                size = (int)info.InputShape[^1];
-            }
-            else
-            {
-                var pretrained = PretrainedWeights.Load(modelName!, weightsName!, numClasses: null);
-                trained = pretrained.Model;
-                trained.to(device);
-                trained.eval();
-                names = pretrained.Categories;
-                transformFor = image => DataSetup.Pipeline(SampleGeometry.Of(image), pretrained.Model.Input, pretrained.Preprocessing, augment: false).Eval;
-                size = pretrained.Preprocessing.CropSize;
-            }
+            using var ready = source.Load(parse, "predict", device);
+            var trained = ready.Model;
+            var names = ready.Classes;
             Tensor Input(string file)
             {
                 var image = ImageCodec.Decode(file, trained.Input.Channels);
-                var x = transformFor(image).Apply(image, new Random(0));
+                var x = ready.EvalTransform(SampleGeometry.Of(image)).Apply(image, new Random(0));
                 return torch.tensor(x.Pixels, [1, x.Channels, x.Height, x.Width]).to(device);
             }
             // auto proves bf16 on the user's own images (the first eight).
@@ -65,7 +45,7 @@ public static class PredictCommand
                 using var scope = NewDisposeScope();
                 return torch.cat(files.Take(8).Select(Input).ToList(), 0).MoveToOuterDisposeScope();
             }
-            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, size, PrecisionOption.Value(parse, precision), Calibration);
+            using var optimized = BackendOption.Prepare(parse.GetValue(backend), trained, ready.Preprocessing.CropSize, PrecisionOption.Value(parse, precision), Calibration);
             foreach (string file in files)
             {
                 using var scope = NewDisposeScope();

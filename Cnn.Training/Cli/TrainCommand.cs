@@ -149,7 +149,7 @@ public static class TrainCommand
         var options = ModelOptions.Parse(recipe.ModelOptions.Where(r => !userOptions.Any(u => Key(u) == Key(r))).Concat(userOptions));
         var model = ModelRegistry.Create(modelName, trainSet.Classes.Count, options);
         int size = parse.GetValue(o.InputSize) ?? recipe.InputSize ?? model.Input.Height;
-        var (trainLoader, testLoader, mean, std) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, parse.GetValue(o.Augment), batchSize, workers, seed);
+        var (trainLoader, testLoader, preprocessing) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, parse.GetValue(o.Augment), batchSize, workers, seed);
 
         var run = resume is null ? RunFolder.Create(parse.GetValue(o.Out)!, modelName) : new RunFolder(Path.GetDirectoryName(Path.GetFullPath(resume))!);
         session.RunFolder = run.Path;
@@ -173,9 +173,7 @@ public static class TrainCommand
         var info = new CheckpointInfo
         {
             Model = modelName, NumClasses = trainSet.Classes.Count, Classes = trainSet.Classes,
-            ModelOptions = options.ToDictionary(), InputShape = [model.Input.Channels, size, size], Mean = mean, Std = std,
-            Split = split,
-            EvalResize = DataSetup.EvalResize(trainSet.Geometry, size, parse.GetValue(o.Augment)),   // as the loaders above
+            ModelOptions = options.ToDictionary(), InputShape = [model.Input.Channels, size, size], Preprocessing = preprocessing, Split = split,
         };
         var result = Interruptible.Run(cancel => new Trainer(model, config, trainLoader, testLoader, run, info).Fit(cancel, resume));
         if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;

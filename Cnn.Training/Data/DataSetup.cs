@@ -110,90 +110,51 @@ public static class DataSetup
         string.Join(", ", all.LeftOut.Take(3).Select(f => Path.GetRelativePath(folder, f.Path))) +
         (all.LeftOut.Count > 3 ? $" and {DataFiles.Thousands(all.LeftOut.Count - 3)} more" : "");
 
-    public static (float[] Mean, float[] Std) Normalisation(string data, int channels)
+    /// <summary>Channel statistics for training from scratch on <paramref name="data"/>: ImageNet's for RGB models,
+    /// the shipped sets' own for grey ones, 0.5 otherwise.</summary>
+    public static (IReadOnlyList<double> Mean, IReadOnlyList<double> Std) Normalisation(string data, int channels)
     {
-        if (channels == 3) return (Floats(Preprocessing.ImageNetMean), Floats(Preprocessing.ImageNetStd));
+        if (channels == 3) return (Preprocessing.ImageNetMean, Preprocessing.ImageNetStd);
         return data switch
         {
-            "mnist" => ([0.1307f], [0.3081f]),
-            "fashion-mnist" => ([0.2860f], [0.3530f]),
-            _ => ([0.5f], [0.5f]),
+            "mnist" => ([0.1307], [0.3081]),
+            "fashion-mnist" => ([0.2860], [0.3530]),
+            _ => ([.. Enumerable.Repeat(0.5, channels)], [.. Enumerable.Repeat(0.5, channels)]),
         };
     }
 
     /// <summary>
-    /// The shorter side evaluation resizes to before its centre crop of <paramref name="size"/>, for samples of
-    /// <paramref name="geometry"/>; null where none is resized: square samples all of the size already, or all a few
-    /// pixels smaller (padded, as MNIST's 28 to LeNet's 32). A folder of mixed sizes is always resized. After random-resized-crop training at 64 px or more it is
-    /// size / 0.875 (torchvision's reference recipe), otherwise the size itself. Train records it in the checkpoint
-    /// (<c>CheckpointInfo.EvalResize</c>), and every verb evaluates with it.
-    /// </summary>
-    public static int? EvalResize(SampleGeometry geometry, int size, bool augment)
-    {
-        if (geometry is { Height: int height, Width: int width } && height == width)
-        {
-            int gap = size - height;
-            if (gap == 0 || gap > 0 && gap <= 8 && gap % 2 == 0) return null;
-        }
-        return augment && size >= 64 ? (int)Math.Round(size / 0.875) : size;
-    }
-
-    /// <summary>The evaluation transform for a recorded resize (<see cref="EvalResize"/>), or the size-driven one where none was recorded.</summary>
-    public static ITransform EvalPipeline(SampleGeometry geometry, InputSpec input, int size, int? resize, float[] mean, float[] std)
-        => resize is int r
-            ? Pipeline(geometry, input, new Preprocessing(r, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment: false).Eval
-            : Pipeline(geometry, input, size, mean, std, augment: false).Eval;
-
-    /// <summary>
-    /// Transforms from a sample's shape to the model's input: first the model's channel count (grey repeated for an RGB
-    /// model, colour reduced to PIL's grey level for a grey one: <see cref="Transforms.ToChannels"/>), then a small
-    /// zero border when the model is only slightly larger (MNIST 28 -> LeNet's 32, as in the paper), otherwise resize
-    /// and crop (random-resized crop and flips when <paramref name="augment"/>), then normalisation. Train, eval and
-    /// predict all build their transforms here, so they convert colours the same way.
+    /// How training from scratch prepares images of <paramref name="geometry"/> for a square input of
+    /// <paramref name="size"/>, recorded in the checkpoint so every verb evaluates the same way: the data's
+    /// statistics (<see cref="Normalisation"/>); square images of the size or a few pixels smaller are padded (MNIST's
+    /// 28 to LeNet's 32, <see cref="Preprocessing.PadSmallSquares"/>); anything else is resized, to the size itself, or
+    /// after random-resized-crop training at 64 px or more to size / 0.875 (torchvision's reference recipe).
     /// <para>Evaluation sees the images at the scale training saw them. Without augmentation training resizes the
-    /// shorter side to <paramref name="size"/> and centre-crops, and so does evaluation. With random-resized crops,
-    /// which zoom in on average, evaluation resizes to size / 0.875 and centre-crops (torchvision's reference recipe).
-    /// Resizing to size / 0.875 without augmentation evaluated the model 14% zoomed in and cost 4 points of accuracy
-    /// in the README's fine-tuning run.</para>
+    /// shorter side to the size and centre-crops, and so does evaluation. With random-resized crops, which zoom in on
+    /// average, evaluation resizes to size / 0.875. Resizing to size / 0.875 without augmentation evaluated the model
+    /// 14% zoomed in and cost 4 points of accuracy in the README's fine-tuning run.</para>
     /// </summary>
-    public static (ITransform Train, ITransform Eval) Pipeline(SampleGeometry geometry, InputSpec input, int size, float[] mean,
-                                                               float[] std, bool augment)
+    public static Preprocessing ForTraining(string data, SampleGeometry geometry, int channels, int size, bool augment)
     {
-        if (EvalResize(geometry, size, augment) is int resize)
-            return Pipeline(geometry, input, new Preprocessing(resize, size, [.. mean.Select(m => (double)m)], [.. std.Select(s => (double)s)]), augment);
-        var common = ChannelSteps(geometry, input);
-        var train = new List<ITransform>(common);
-        var eval = new List<ITransform>(common);
-        int gap = size - geometry.Height!.Value;   // square and all one size: EvalResize resizes anything else
-        if (gap == 0)
-        {
-            if (augment) train.Add(Transforms.RandomCrop(size, size / 8));
-        }
-        else
-        {
-            train.Add(augment ? Transforms.RandomCrop(size, gap / 2) : Transforms.Pad(gap / 2));
-            eval.Add(Transforms.Pad(gap / 2));
-        }
-        // Mirroring suits photographs, not digits or letters: only colour data for a colour model is flipped.
-        if (augment && geometry.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
-        train.Add(Transforms.Normalize(mean, std));
-        eval.Add(Transforms.Normalize(mean, std));
-        return (Transforms.Compose([.. train]), Transforms.Compose([.. eval]));
+        var (mean, std) = Normalisation(data, channels);
+        var padded = new Preprocessing(size, size, mean, std) { PadSmallSquares = true };
+        if (geometry is { Height: int h, Width: int w } && padded.PaddingFor(h, w) is not null) return padded;
+        int resize = augment && size >= 64 ? (int)Math.Round(size / 0.875) : size;
+        return new Preprocessing(resize, size, mean, std);
     }
 
     /// <summary>
-    /// The loaders that fit <paramref name="trainSet"/> and <paramref name="testSet"/> to a model: normalisation for
-    /// <paramref name="data"/> (<see cref="Normalisation"/>), the transforms of <see cref="Pipeline(SampleGeometry, InputSpec, int, float[], float[], bool)"/>, a shuffled
-    /// training loader and an in-order held-out loader with twice the batch (no gradients to keep, so it fits).
-    /// The one loader setup of train, finetune and the benchmark.
+    /// The loaders that fit <paramref name="trainSet"/> and <paramref name="testSet"/> to a model trained from
+    /// scratch: <see cref="ForTraining"/>'s preprocessing, a shuffled training loader and an in-order held-out loader
+    /// with twice the batch (no gradients to keep, so it fits). The one loader setup of train, finetune and the benchmark.
     /// </summary>
-    public static (DataLoader Train, DataLoader Test, float[] Mean, float[] Std) Loaders(
+    public static (DataLoader Train, DataLoader Test, Preprocessing Preprocessing) Loaders(
         string data, IImageDataset trainSet, IImageDataset testSet, InputSpec input, int size, bool augment, int batchSize,
         int workers, int seed)
     {
-        var (mean, std) = Normalisation(data, input.Channels);
-        var (train, test) = Loaders(trainSet, testSet, Pipeline(trainSet.Geometry, input, size, mean, std, augment), batchSize, workers, seed);
-        return (train, test, mean, std);
+        var preprocessing = ForTraining(data, trainSet.Geometry, input.Channels, size, augment);
+        var (train, test) = Loaders(trainSet, testSet, Pipeline(trainSet.Geometry, input, preprocessing, augment), batchSize, workers, seed);
+        return (train, test, preprocessing);
     }
 
     /// <summary>The training loader (shuffled) and the held-out loader (in order, double batches) for given transforms.</summary>
@@ -203,11 +164,15 @@ public static class DataSetup
             new DataLoader(testSet, transforms.Eval, batchSize * 2, shuffle: false, seed, workers));
 
     /// <summary>
-    /// Transforms for weights whose preprocessing is known (a catalog entry's, or torchvision's ImageNet default):
-    /// evaluation resizes the shorter side to <see cref="Preprocessing.ResizeSize"/>, centre-crops
-    /// <see cref="Preprocessing.CropSize"/> and normalises with the entry's mean and std; training does the same, or
-    /// takes random-resized crops of the crop size (and flips colour images) when <paramref name="augment"/>. Grey images become RGB
-    /// for a colour model.
+    /// Transforms from a sample of <paramref name="geometry"/> to the model's input, for
+    /// <paramref name="preprocessing"/>: first the model's channel count (grey repeated for an RGB model, colour
+    /// reduced to PIL's grey level for a grey one: <see cref="Transforms.ToChannels"/>); then, for images the
+    /// preprocessing pads (<see cref="Preprocessing.PaddingFor"/>), the border (random crops of the padded image when
+    /// <paramref name="augment"/>); for all others, evaluation resizes the shorter side to
+    /// <see cref="Preprocessing.ResizeSize"/> and centre-crops <see cref="Preprocessing.CropSize"/>, and training does
+    /// the same or takes random-resized crops when <paramref name="augment"/>. Colour images are flipped when
+    /// augmenting (mirrored digits are not digits). Last, normalisation. Train, finetune, eval, predict and explain all
+    /// build their transforms here.
     /// </summary>
     public static (ITransform Train, ITransform Eval) Pipeline(SampleGeometry geometry, InputSpec input, Preprocessing preprocessing,
                                                                bool augment)
@@ -219,18 +184,27 @@ public static class DataSetup
             throw new InvalidChoiceException($"preprocessing has statistics for {preprocessing.Mean.Count} channel(s) but the model expects {input.Channels}");
         var common = ChannelSteps(geometry, input);
         int crop = preprocessing.CropSize;
-        ITransform[] evalGeometry = [Transforms.Resize(preprocessing.ResizeSize), Transforms.CenterCrop(crop, crop)];
-        var normalize = Transforms.Normalize(preprocessing);
         var train = new List<ITransform>(common);
-        if (augment)
+        var eval = new List<ITransform>(common);
+        if (geometry is { Height: int h, Width: int w } && preprocessing.PaddingFor(h, w) is int border)
         {
-            train.Add(Transforms.RandomResizedCrop(crop));
-            // Flips only for colour sources, as the size-driven pipeline does: the shipped grey sets include digits, which a mirror turns into non-digits.
-            if (geometry.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
+            if (augment) train.Add(Transforms.RandomCrop(crop, border == 0 ? crop / 8 : border));
+            else if (border > 0) train.Add(Transforms.Pad(border));
+            if (border > 0) eval.Add(Transforms.Pad(border));
         }
-        else train.AddRange(evalGeometry);
+        else
+        {
+            ITransform[] evalGeometry = [Transforms.Resize(preprocessing.ResizeSize), Transforms.CenterCrop(crop, crop)];
+            if (augment) train.Add(Transforms.RandomResizedCrop(crop));
+            else train.AddRange(evalGeometry);
+            eval.AddRange(evalGeometry);
+        }
+        // Mirroring suits photographs, not digits or letters: only colour data for a colour model is flipped.
+        if (augment && geometry.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
+        var normalize = Transforms.Normalize(preprocessing);
         train.Add(normalize);
-        return (Transforms.Compose([.. train]), Transforms.Compose([.. common, .. evalGeometry, normalize]));
+        eval.Add(normalize);
+        return (Transforms.Compose([.. train]), Transforms.Compose([.. eval]));
     }
 
     /// <summary>The model's channel count: grey repeated for an RGB model, colour reduced to PIL's grey level for a grey one.</summary>
@@ -243,6 +217,4 @@ public static class DataSetup
                 "only grey (1) and RGB (3) convert into each other: use data with the model's channel count");
         return [Transforms.ToChannels(input.Channels)];
     }
-
-    static float[] Floats(IEnumerable<double> values) => [.. values.Select(v => (float)v)];
 }

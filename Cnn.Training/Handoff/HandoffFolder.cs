@@ -4,6 +4,7 @@ using System.Text.Json;
 using Cnn.Training.Data;
 using Cnn.Training.Training;
 using Cnn.Transfer;
+using Cnn.Transfer.Catalog;
 using Cnn.Zoo.IO;
 
 namespace Cnn.Training.Handoff;
@@ -11,7 +12,7 @@ namespace Cnn.Training.Handoff;
 /// <summary>
 /// Writes a folder that PyTorch's distributed training runs as it is (<c>torchrun --nproc_per_node N train.py</c>;
 /// TorchSharp has no DistributedDataParallel) and whose result Cnn.Zoo loads back: the weights (<c>model.pt</c>,
-/// torchvision keys) with their description (<c>model.json</c>), the split as lists of image files, the fine-tune
+/// torchvision keys) with their <see cref="WeightsSidecar"/> (<c>model.json</c>), the split as lists of image files, the fine-tune
 /// recipe and per-parameter facts the script needs (<c>handoff.json</c>), and the project's own Python files,
 /// <c>train.py</c> and <c>zoo_models.py</c>, copied verbatim from this folder of the source tree. Every fact the
 /// script uses is computed here, by the code that training in .NET uses (layer numbers, heads and discriminative
@@ -46,7 +47,7 @@ public static class HandoffFolder
 
         string weights = Path.Combine(folder, Weights);
         Cnn.Transfer.Weights.Save(run.Model, weights);
-        SidecarFile.Write(weights, run.Architecture, run.ModelOptions, run.Classes, run.Preprocessing, run.PadSmallSquares);
+        new WeightsSidecar(run.Architecture, run.ModelOptions, run.Classes, run.Preprocessing).Write(weights);
 
         var (root, train, heldOut, images) = Lists(run, folder);
         AtomicFile.WriteAllText(Path.Combine(folder, TrainList), train);
@@ -58,7 +59,7 @@ public static class HandoffFolder
             run.Source,
             Model = new { Name = run.Architecture, Options = run.ModelOptions, NumClasses = run.Classes.Count, InputChannels = run.Model.Input.Channels },
             Weights,
-            Sidecar = Path.GetFileName(SidecarFile.PathFor(weights)),
+            Sidecar = Path.GetFileName(WeightsSidecar.PathFor(weights)),
             Data = new
             {
                 run.Data, Root = root, Train = TrainList, HeldOut = HeldOutList, TrainImages = run.Train.Count, HeldOutImages = run.HeldOut.Count,

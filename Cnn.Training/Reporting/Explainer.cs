@@ -56,12 +56,11 @@ public static class Explainer
         {
             throw new InvalidDataException($"{image}: {e.Message}", e);
         }
-        var transform = settings.Transform
-                        ?? DataSetup.EvalPipeline(SampleGeometry.Of(decoded), model.Input, settings.InputSize, settings.EvalResize, settings.Mean, settings.Std);
+        var transform = DataSetup.Pipeline(SampleGeometry.Of(decoded), model.Input, settings.Preprocessing, augment: false).Eval;
         var input = transform.Apply(decoded, new Random(0));
         using var batch = tensor(input.Pixels, [1, input.Channels, input.Height, input.Width]);
         var map = GradCam.Compute(model, batch, settings.TargetClass, settings.Layer)[0];
-        return (GradCamPictures.Denormalise(input, settings.Mean, settings.Std), map);
+        return (GradCamPictures.Denormalise(input, settings.Preprocessing), map);
     }
 
     static string OutputName(string image) => Path.GetFileNameWithoutExtension(image);

@@ -26,17 +26,18 @@ public static class GradCamPictures
     static readonly SKColor Ink = new(20, 20, 20), Muted = new(90, 90, 90);
     static readonly SKColor Right = new(0, 120, 50), Wrong = new(190, 30, 30);
 
-    /// <summary>A network input back in [0, 1] for display: <c>x * std[c] + mean[c]</c>, clamped; no statistics: as it is.</summary>
-    public static ImageData Denormalise(ImageData input, float[] mean, float[] std)
+    /// <summary>A network input back in [0, 1] for display: <c>x * std[c] + mean[c]</c> with
+    /// <paramref name="preprocessing"/>'s statistics, clamped.</summary>
+    public static ImageData Denormalise(ImageData input, Preprocessing preprocessing)
     {
         ArgumentNullException.ThrowIfNull(input);
-        bool normalised = mean.Length > 0;
-        if (normalised && (mean.Length != input.Channels || std.Length != input.Channels))
-            throw new ArgumentException($"the statistics have {mean.Length} mean(s) and {std.Length} std(s); the image has {input.Channels} channel(s)");
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        if (preprocessing.Mean.Count != input.Channels)
+            throw new ArgumentException($"the statistics have {preprocessing.Mean.Count} mean(s); the image has {input.Channels} channel(s)");
         var pixels = new float[input.Pixels.Length];
         for (int c = 0; c < input.Channels; c++)
         {
-            float m = normalised ? mean[c] : 0f, s = normalised ? std[c] : 1f;
+            float m = (float)preprocessing.Mean[c], s = (float)preprocessing.Std[c];
             for (int i = c * input.PlaneSize; i < (c + 1) * input.PlaneSize; i++) pixels[i] = Math.Clamp(input.Pixels[i] * s + m, 0f, 1f);
         }
         return new ImageData(pixels, input.Channels, input.Height, input.Width);
@@ -169,7 +170,7 @@ public static class GradCamPictures
     /// The run folder's grid: up to <paramref name="count"/> held-out images taken class by class in turn (the first
     /// of each class, then the second, ...), each explained for its predicted class at the convolutional body.
     /// </summary>
-    public static SKBitmap HeldOutGrid(ZooModel model, IImageDataset heldOut, ITransform transform, float[] mean, float[] std,
+    public static SKBitmap HeldOutGrid(ZooModel model, IImageDataset heldOut, ITransform transform, Preprocessing preprocessing,
                                        int count = 16)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -201,7 +202,7 @@ public static class GradCamPictures
             using var images = tensor(batch, [chunk.Length, first.Channels, first.Height, first.Width]);
             var maps = GradCam.Compute(model, images);
             for (int n = 0; n < chunk.Length; n++)
-                items.Add((Denormalise(chunk[n].Input, mean, std), maps[n], heldOut.LabelOf(chunk[n].Index)));
+                items.Add((Denormalise(chunk[n].Input, preprocessing), maps[n], heldOut.LabelOf(chunk[n].Index)));
         }
         int correct = items.Count(item => item.Item2.Predicted == item.Item3);
         return Grid(items, heldOut.Classes, $"{model.GetName()}: where it looks on {items.Count} held-out images ({correct} right)");

@@ -30,7 +30,7 @@ public static class Reports
         Plots.WriteAll(run, model, info, final, trainLoader);
         if (heldOut is not null && heldOut.Dataset.Count > 0)
             GradCamPictures.SavePng(run.File("gradcam.png"),
-                                    GradCamPictures.HeldOutGrid(model, heldOut.Dataset, heldOut.Transform, info.Mean, info.Std));
+                                    GradCamPictures.HeldOutGrid(model, heldOut.Dataset, heldOut.Transform, info.EvalPreprocessing()));
     }
 
     static string ConfusionCsv(long[,] confusion, IReadOnlyList<string> classes)

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Cnn.Training.Training;
 
 /// <summary>What a checkpoint records besides tensors: enough to rebuild the model and continue training exactly.</summary>
@@ -17,19 +19,39 @@ public sealed record CheckpointInfo
     public int EpochsWithoutImprovement { get; init; }
     public Dictionary<string, double> Metrics { get; init; } = [];
     public long[] InputShape { get; init; } = [];
-    public float[] Mean { get; init; } = [];
-    public float[] Std { get; init; } = [];
-    /// <summary>Shorter side that evaluation resizes to before the centre crop of the input size (pretrained weights'
-    /// preprocessing, or <see cref="Data.DataSetup.EvalResize"/> in train); null: no resize (images of the input
-    /// size, or padded to it).</summary>
+
+    /// <summary>How every verb prepares an image for the model: the preprocessing training evaluated with (the
+    /// weights' own for fine-tuning, <see cref="Data.DataSetup.ForTraining"/> for training from scratch). Null only in
+    /// checkpoints written before it was recorded; read <see cref="EvalPreprocessing"/>.</summary>
+    public Cnn.Zoo.Preprocessing? Preprocessing { get; init; }
+
+    /// <summary>Older checkpoints' normalisation means; new ones write <see cref="Preprocessing"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public float[]? Mean { get; init; }
+
+    /// <summary>Older checkpoints' normalisation standard deviations; new ones write <see cref="Preprocessing"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public float[]? Std { get; init; }
+
+    /// <summary>Older checkpoints' evaluation resize (null: pad or keep images near the input size); new ones write
+    /// <see cref="Preprocessing"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? EvalResize { get; init; }
 
-    /// <summary>What an exported model's user must do to an image: the evaluation resize, the crop and the normalisation.</summary>
+    /// <summary>The recorded <see cref="Preprocessing"/>, or for an older checkpoint the same thing rebuilt from what
+    /// it recorded then (mean, std, input size, evaluation resize).</summary>
     public Cnn.Zoo.Preprocessing EvalPreprocessing()
     {
+        if (Preprocessing is not null) return Preprocessing;
+        if (InputShape.Length == 0 || Mean is null || Std is null)
+            throw new InvalidDataException($"the {Model} checkpoint records neither its preprocessing nor its input shape and statistics; expected one written by train or finetune");
         int size = (int)InputShape[^1];
-        return new Cnn.Zoo.Preprocessing(EvalResize ?? size, size, [.. Mean.Select(m => (double)m)], [.. Std.Select(s => (double)s)]);
+        return new Cnn.Zoo.Preprocessing(EvalResize ?? size, size, [.. Mean.Select(m => (double)m)], [.. Std.Select(s => (double)s)])
+        {
+            PadSmallSquares = EvalResize is null,
+        };
     }
+
     /// <summary>The data trained on and its train/held-out split; null in checkpoints written before it was recorded.</summary>
     public Data.DataSplit? Split { get; init; }
 }

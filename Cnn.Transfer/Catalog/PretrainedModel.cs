@@ -13,12 +13,15 @@ namespace Cnn.Transfer.Catalog;
 /// </summary>
 public sealed class PretrainedModel : IDisposable
 {
-    internal PretrainedModel(ZooModel model, WeightsEntry entry, LoadReport report, IReadOnlyList<string>? categories)
+    internal PretrainedModel(ZooModel model, WeightsEntry entry, LoadReport report, IReadOnlyList<string>? categories,
+                             Preprocessing preprocessing, string location)
     {
         Model = model;
         Entry = entry;
         Report = report;
         Categories = categories;
+        Preprocessing = preprocessing;
+        Location = location;
     }
 
     /// <summary>
@@ -33,11 +36,18 @@ public sealed class PretrainedModel : IDisposable
     /// <summary>The model, in training mode as built.</summary>
     public ZooModel Model { get; }
 
-    /// <summary>The catalog entry the weights came from.</summary>
+    /// <summary>The catalog entry the weights came from; for a file no entry describes, one made from the file (and
+    /// its sidecar), whose source is a <see cref="LocalWeightsFile"/>.</summary>
     public WeightsEntry Entry { get; }
 
+    /// <summary>True when the weights are a published entry (by name, or a file with a published name).</summary>
+    public bool Published => Entry.Source is not LocalWeightsFile;
+
+    /// <summary>The file the weights were read from.</summary>
+    public string Location { get; }
+
     /// <summary>How images must be prepared for these weights.</summary>
-    public Preprocessing Preprocessing => Entry.Preprocessing;
+    public Preprocessing Preprocessing { get; }
 
     /// <summary>Output class names in index order; null when the classifier is new or the weights had none.</summary>
     public IReadOnlyList<string>? Categories { get; }

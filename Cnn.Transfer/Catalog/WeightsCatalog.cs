@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Cnn.Zoo;
+using Cnn.Zoo.Models;
 using static TorchSharp.torch;
 
 namespace Cnn.Transfer.Catalog;
@@ -107,34 +108,142 @@ public sealed class WeightsCatalog
                                   WeightsCache? cache = null, Action<string>? log = null, Action<DownloadProgress>? progress = null)
     {
         var entry = Get(model, weights);
-        if (entry.NumClasses is null && numClasses is null)
-            throw new InvalidChoiceException($"{entry} holds no classifier (it is a backbone); give a number of classes for a new head");
+        cache ??= WeightsCache.FromEnvironment();
+        return Build(entry, entry.Source.LocalPath(cache), numClasses, options, cache, log ?? Console.Error.WriteLine, progress);
+    }
+
+    /// <summary>
+    /// The one way in for "a model with weights": <paramref name="weights"/> is a weights name of
+    /// <paramref name="model"/> (as in <see cref="Create"/>) or a file. A file whose name is a published one
+    /// (<c>resnet50-11ad3fa6.pth</c>) is that entry, read from where it lies (no network). Any other file is loaded as
+    /// it is, strictly; the class count comes from its classifier, and what it is comes from its
+    /// <see cref="WeightsSidecar"/> when it has one (the registry model and options, class names, preprocessing),
+    /// otherwise from <paramref name="model"/> with torchvision's ImageNet preprocessing (RGB models) or a plain
+    /// one at the model's input size (grey models). <paramref name="model"/> may be null for a file with a sidecar.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The weights are neither a file nor a name of the model.</exception>
+    public PretrainedModel Load(string? model, string weights, int? numClasses = null, ModelOptions? options = null,
+                                WeightsCache? cache = null, Action<string>? log = null, Action<DownloadProgress>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
         cache ??= WeightsCache.FromEnvironment();
         log ??= Console.Error.WriteLine;
+        var (entry, at) = Locate(model, weights, cache);
+        if (entry is not null) return Build(entry, entry.Source.LocalPath(at), numClasses, options, at, log, progress);
+        var sidecar = WeightsSidecar.Read(weights);
+        string architecture = sidecar?.Model ?? model!;
+        var file = new WeightsEntry
+        {
+            Model = model ?? architecture,
+            Name = Path.GetFileName(weights),
+            Architecture = architecture,
+            Options = sidecar?.ModelOptions ?? new Dictionary<string, string>(),
+            Categories = sidecar?.Classes,
+            Preprocessing = sidecar?.Preprocessing ?? Preprocessing.ImageNet,
+            Source = new LocalWeightsFile(weights),
+            Description = sidecar is null ? "a weights file" : $"a weights file described by {WeightsSidecar.PathFor(weights)}",
+        };
+        return Build(file, weights, numClasses, options, cache, log, progress, defaultPreprocessing: sidecar is null);
+    }
+
+    /// <summary>What <see cref="Load"/> will read, said before it reads it: the entry, and the cached file or the
+    /// address it is downloaded from (with its size when the catalog knows it), or the file.</summary>
+    public string Describe(string? model, string weights, WeightsCache? cache = null)
+    {
+        var (entry, at) = Locate(model, weights, cache ?? WeightsCache.FromEnvironment());
+        if (entry is null) return $"the file {weights}";
+        string local = entry.Source.LocalPath(at);
+        string from = entry.Source is PublishedFile file
+            ? at.UrlFor(file) + (file.FileSize is long bytes ? $" ({bytes / 1e6:F1} MB)" : "")
+            : entry.Source.Origin;
+        return File.Exists(local)
+            ? $"loading {entry} from the cache ({local})"
+            : $"loading {entry}, first fetched from {from} into {local}";
+    }
+
+    /// <summary>Throws the error <see cref="Load"/> would for weights that are neither a file nor a name of
+    /// <paramref name="model"/> (or a file without a sidecar and no model), before any slow work.</summary>
+    public void Check(string? model, string weights) => Locate(model, weights, WeightsCache.FromEnvironment());
+
+    /// <summary>The catalog entry the weights are (by name, or by a published file's name) and the cache to read it
+    /// from; no entry for a file that no entry describes.</summary>
+    (WeightsEntry? Entry, WeightsCache Cache) Locate(string? model, string weights, WeightsCache cache)
+    {
+        if (File.Exists(weights))
+        {
+            var sidecar = WeightsSidecar.Read(weights);
+            if (model is null && sidecar is null)
+                throw new InvalidChoiceException(
+                    $"--weights {weights}: the file does not say which model it fits (no {Path.GetFileName(WeightsSidecar.PathFor(weights))} beside it); name the model with --model");
+            if (model is not null && sidecar is not null && !Fits(model, sidecar.Model))
+                throw new InvalidChoiceException(
+                    $"--weights {weights}: the file holds {sidecar.Model} weights (says {WeightsSidecar.PathFor(weights)}), not {model}; " +
+                    $"use --model {sidecar.Model} or leave --model out");
+            string fileName = Path.GetFileName(weights);
+            var published = model is null ? null
+                : entries.FirstOrDefault(e => string.Equals(e.Model, model, StringComparison.OrdinalIgnoreCase)
+                                              && e.Source is PublishedFile f && f.FileName == fileName);
+            // The published file at hand serves as the cache copy: no network, and the hash-named file is the same.
+            return (published, cache with { CheckpointsDirectory = Path.GetDirectoryName(Path.GetFullPath(weights))! });
+        }
+        if (model is null)
+            throw new FileNotFoundException($"--weights: '{weights}' is not a file; a weights name needs --model (see 'models --weights')", weights);
+        if (TryGet(model, weights, out var entry)) return (entry, cache);
+        var names = For(model).Select(e => e.Name).ToList();
+        string known = names.Count == 0
+            ? $"{model} has no published weights (models with weights: {string.Join(", ", entries.Select(e => e.Model).Distinct())})"
+            : $"{model} has the weights {string.Join(", ", names)} and {DefaultName}";
+        throw new FileNotFoundException($"--weights: '{weights}' is neither a file nor a weights name; {known} ('cnnzoo models --weights' lists them all)", weights);
+    }
+
+    /// <summary>True when weights built as registry model <paramref name="architecture"/> fit <paramref name="model"/>:
+    /// the same name, or a catalog model built as it (resnet18_2223 is a resnet18).</summary>
+    bool Fits(string model, string architecture)
+        => string.Equals(model, architecture, StringComparison.OrdinalIgnoreCase)
+           || For(model).Any(e => string.Equals(e.Architecture, architecture, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Reads the entry's state dict, builds its architecture with the class count it needs (the published one, the
+    /// file's classifier, or <paramref name="numClasses"/> for weights without one), loads strictly, then gives a
+    /// fresh classifier when <paramref name="numClasses"/> asks for one.
+    /// </summary>
+    static PretrainedModel Build(WeightsEntry entry, string location, int? numClasses, ModelOptions? options, WeightsCache cache,
+                                 Action<string> log, Action<DownloadProgress>? progress, bool defaultPreprocessing = false)
+    {
+        if (entry.NumClasses is null && numClasses is null && entry.Source is not LocalWeightsFile)
+            throw new InvalidChoiceException($"{entry} holds no classifier (it is a backbone); give a number of classes for a new head");
         var buildOptions = new ModelOptions(entry.Options.Concat(options?.ToDictionary() ?? []));
-        var zoo = ModelRegistry.Create(entry.Architecture, entry.NumClasses ?? numClasses!.Value, buildOptions);
+        var stateDict = entry.Source.Read(cache, log, progress);
+        ZooModel? zoo = null;
         try
         {
-            var stateDict = entry.Source.Read(cache, log, progress);
-            LoadReport report;
-            try
-            {
-                string[] skip = entry.NumClasses is null ? [zoo.ClassifierName] : [];
-                report = Weights.Load(zoo, stateDict, $"{entry} ({entry.Source.LocalPath(cache)})", strict: true, skip);
-            }
-            finally
-            {
-                foreach (var t in stateDict.Values) t.Dispose();
-            }
-            if (numClasses is int classes && entry.NumClasses is not null) zoo.ResetClassifier(classes);
-            return new PretrainedModel(zoo, entry, report, numClasses is null ? entry.Categories : null);
+            zoo = ModelRegistry.Create(entry.Architecture, entry.NumClasses ?? numClasses, buildOptions);
+            bool hasClassifier = stateDict.TryGetValue(zoo.ClassifierName + ".weight", out var head);
+            if (!hasClassifier && numClasses is null)
+                throw new InvalidChoiceException($"{entry} holds no classifier (it is a backbone); give a number of classes for a new head");
+            if (hasClassifier && (int)head!.shape[0] != zoo.NumClasses) zoo.ResetClassifier((int)head.shape[0]);
+            var report = Weights.Load(zoo, stateDict, $"{entry} ({location})", strict: true, hasClassifier ? [] : [zoo.ClassifierName]);
+            if (numClasses is int classes && hasClassifier) zoo.ResetClassifier(classes);
+            var preprocessing = defaultPreprocessing ? DefaultPreprocessing(zoo) : entry.Preprocessing;
+            return new PretrainedModel(zoo, entry, report, numClasses is null ? entry.Categories : null, preprocessing, location);
         }
         catch
         {
-            zoo.Dispose();
+            zoo?.Dispose();
             throw;
         }
+        finally
+        {
+            foreach (var t in stateDict.Values) t.Dispose();
+        }
     }
+
+    /// <summary>For weights that say nothing about their preprocessing: torchvision's ImageNet default for an RGB
+    /// model; for a grey one its input size and mean/std 0.5.</summary>
+    static Preprocessing DefaultPreprocessing(ZooModel model)
+        => model.Input.Channels == 3 ? Preprocessing.ImageNet
+           : new Preprocessing(model.Input.Height, model.Input.Height, [.. Enumerable.Repeat(0.5, model.Input.Channels)],
+                               [.. Enumerable.Repeat(0.5, model.Input.Channels)]);
 
     /// <summary>
     /// Reads a catalog file as <c>tools/catalog/make_weights_catalog.py</c> writes it. Each entry's hash prefix must
