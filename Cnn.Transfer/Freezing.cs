@@ -29,8 +29,39 @@ public static class Freezing
         if (layers < 0 || layers > map.Count)
             throw new InvalidChoiceException(
                 $"{model.GetName()} has {map.Count} weight layers; choose between 0 and {map.Count} to freeze; found {layers}");
-        var prefixes = map.Layers.Where(l => l.Number <= layers).SelectMany(l => l.Prefixes).ToArray();
-        return SetRequiresGrad(model, p => prefixes.Any(prefix => StateKeys.IsUnder(p, prefix)), false);
+        var numbers = LayerNumbers(model, map);
+        return SetRequiresGrad(model, p => numbers.TryGetValue(p, out int number) && number <= layers, false);
+    }
+
+    /// <summary>
+    /// The weight layer each parameter belongs to (its convolution or linear layer, or the batch norm after it),
+    /// numbered as <see cref="FreezeFirst"/> counts: <c>FreezeFirst(model, n)</c> freezes exactly the parameters
+    /// numbered n or less. Parameters of no weight layer are absent. What a training script outside .NET (a handoff)
+    /// needs to freeze the same layers.
+    /// </summary>
+    public static IReadOnlyDictionary<string, int> LayerNumbers(ZooModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return LayerNumbers(model, LayerMap.Of(model));
+    }
+
+    /// <summary>The state-dict prefixes <see cref="FreezeAllButHead"/> leaves trainable: the classifier, and the
+    /// auxiliary classifiers of models that have them.</summary>
+    public static IReadOnlyList<string> Heads(ZooModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return LayerMap.HeadsOf(model);
+    }
+
+    static Dictionary<string, int> LayerNumbers(ZooModel model, LayerMap map)
+    {
+        var numbers = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (name, _) in model.named_parameters())
+        {
+            var owners = map.Layers.Where(l => l.Prefixes.Any(prefix => StateKeys.IsUnder(name, prefix))).ToList();
+            if (owners.Count > 0) numbers[name] = owners.Min(l => l.Number);
+        }
+        return numbers;
     }
 
     /// <summary>

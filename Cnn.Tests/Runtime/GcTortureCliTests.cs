@@ -74,6 +74,11 @@ public sealed class GcTortureCliTests
                                        "--unfreeze-epochs", "1", "--batch-size", "10", "--out", Out("finetune")), "final.ckpt");
 
     [TestMethod]
+    public void Handoff() =>
+        StringAssert.Contains(Tortured("handoff", "--model", "lenet5", "--weights", lenetWeights, "--data", Path.Combine(digits, "train"),
+                                       "--out", Out("handoff")), "torchrun");
+
+    [TestMethod]
     public void Eval() => StringAssert.Contains(Tortured("eval", "--checkpoint", lenet, "--data", "mnist"), "top-1");
 
     [TestMethod]

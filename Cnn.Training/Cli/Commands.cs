@@ -57,6 +57,7 @@ public static class Commands
             BenchCommand.Create(session),
             ExportCommand.Create(session),
             ExplainCommand.Create(session),
+            HandoffCommand.Create(session),
         };
         foreach (var verb in root.Subcommands) GuardPositionals(verb);
         root.SetAction(parse => new System.CommandLine.Help.HelpAction().Invoke(parse));

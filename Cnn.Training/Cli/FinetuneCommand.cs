@@ -19,31 +19,30 @@ namespace Cnn.Training.Cli;
 /// </summary>
 public static class FinetuneCommand
 {
-    /// <summary>Share of an image folder held out for validation (recorded in the checkpoint for eval).</summary>
-    const double HeldOut = 0.2;
-
     sealed class Options
     {
+        static readonly FinetuneRecipe Recipe = FinetuneRecipe.Default;
+
         public readonly Option<string> Weights = CliOptions.Text("--weights", "builtin",
             "builtin (resnet18_2223, ImageNet, offline), a published weights name of --model (IMAGENET1K_V2, DEFAULT; see 'models --weights'), or a .pt/.pth/.bin/.safetensors file",
             "builtin|name|file");
         public readonly Option<string?> Model = CliOptions.OptionalText("--model", "zoo model the weights belong to (default with builtin: resnet18_2223)", "name");
         public readonly Option<string> Data = CliOptions.Text("--data", "fashion-mnist", "mnist, fashion-mnist or a folder", "data");
-        public readonly Option<string> Freeze = CliOptions.Text("--freeze", "all-but-head", "all-but-head, none, or N (the first N weight layers, numbered as in 'summary')", "all-but-head|none|N");
-        public readonly Option<int> Epochs = CliOptions.Int("--epochs", 8, "epochs with the body frozen", 1);
-        public readonly Option<int> UnfreezeEpochs = CliOptions.Int("--unfreeze-epochs", 4, "then epochs with everything trainable (0: skip)", 0);
-        public readonly Option<string?> LearningRate = LearningRateOption.Create("learning rate of the head (Adam)", "0.001");
-        public readonly Option<double> UnfrozenLearningRate = CliOptions.Double("--unfrozen-lr", 1e-4, "head learning rate once unfrozen; earlier layer groups get halved rates", 0);
+        public readonly Option<string> Freeze = CliOptions.Text("--freeze", Recipe.Freeze, "all-but-head, none, or N (the first N weight layers, numbered as in 'summary')", "all-but-head|none|N");
+        public readonly Option<int> Epochs = CliOptions.Int("--epochs", Recipe.Epochs, "epochs with the body frozen", 1);
+        public readonly Option<int> UnfreezeEpochs = CliOptions.Int("--unfreeze-epochs", Recipe.UnfreezeEpochs, "then epochs with everything trainable (0: skip)", 0);
+        public readonly Option<string?> LearningRate = LearningRateOption.Create("learning rate of the head (Adam)", Recipe.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        public readonly Option<double> UnfrozenLearningRate = CliOptions.Double("--unfrozen-lr", Recipe.UnfrozenLearningRate, "head learning rate once unfrozen; earlier layer groups get halved rates", 0);
         public readonly Option<int> TrainPerClass = CliOptions.Int("--train-per-class", 0, "use only this many training images per class (0: all)", 0);
         public readonly Option<int?> InputSize = CliOptions.OptionalInt("--input-size",
-            "square input side (default: the crop size of published weights, whose resize is scaled along; 112 for a file)", 32);
-        public readonly Option<int> BatchSize = CliOptions.Int("--batch-size", 32, "batch size", 1);
-        public readonly Option<int> Workers = CliOptions.Int("--workers", 2, "data-loading threads", 1);
+            $"square input side (default: the crop size of published weights, whose resize is scaled along; {Recipe.FileInputSize} for a file)", 32);
+        public readonly Option<int> BatchSize = CliOptions.Int("--batch-size", Recipe.BatchSize, "batch size", 1);
+        public readonly Option<int> Workers = CliOptions.Int("--workers", Recipe.Workers, "data-loading threads", 1);
         public readonly Option<bool> Augment = CliOptions.Flag("--augment", "random crops and flips while training");
         public readonly Option<string> FeatureCaching = CliOptions.OneOf("--feature-cache", "auto",
             "auto: while the body is frozen and nothing is augmented, compute its features once and train the head on them (same results, much faster); off: run the whole network every step",
             "auto", "off");
-        public readonly Option<string> NormStatistics = CliOptions.OneOf("--bn-stats", "keep", "after unfreezing: keep the pretrained batch-norm statistics, or update them from your data", "keep", "update");
+        public readonly Option<string> NormStatistics = CliOptions.OneOf("--bn-stats", Recipe.NormStatistics, "after unfreezing: keep the pretrained batch-norm statistics, or update them from your data", "keep", "update");
         public readonly Option<string> Out = CliOptions.Text("--out", "runs", "folder that receives the run folder", "folder");
         public readonly RuntimeOptions Runtime = new();
     }
@@ -64,7 +63,8 @@ public static class FinetuneCommand
         string normStatistics = parse.GetValue(o.NormStatistics)!;
         int epochs = parse.GetValue(o.Epochs), unfreezeEpochs = parse.GetValue(o.UnfreezeEpochs), perClass = parse.GetValue(o.TrainPerClass);
         var (givenRate, autoRate) = LearningRateOption.Read(parse, o.LearningRate);
-        double lr = givenRate ?? 1e-3, lowerLr = parse.GetValue(o.UnfrozenLearningRate);
+        var recipe = FinetuneRecipe.Default;
+        double lr = givenRate ?? recipe.LearningRate, lowerLr = parse.GetValue(o.UnfrozenLearningRate);
         bool augment = parse.GetValue(o.Augment);
         string? modelName = parse.GetValue(o.Model);
         modelName ??= weights == "builtin" ? "resnet18_2223" : throw new UsageException("--model: name the zoo model the weights belong to (see 'models')");
@@ -81,8 +81,8 @@ public static class FinetuneCommand
         if (!parse.WasGiven(o.Weights) && modelName != "resnet18_2223")
             Console.WriteLine($"--weights not given: {PretrainedBackbones.Catalog.Describe(modelName, weightsName)}");
 
-        var (trainSet, testSet, source) = DataSetup.Load(data, HeldOut, seed, BadDataPolicy.Fail);
-        var split = DataSplit.Of(data, HeldOut, seed, trainSet, testSet);
+        var (trainSet, testSet, source) = DataSetup.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
+        var split = DataSplit.Of(data, recipe.HeldOut, seed, trainSet, testSet);
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
         int classes = trainSet.Classes.Count;
         var pretrained = ModelSourceOptions.LoadWeights(modelName, weightsName, classes);
@@ -106,7 +106,7 @@ public static class FinetuneCommand
         }
         else
         {
-            size = parse.GetValue(o.InputSize) ?? 112;
+            size = parse.GetValue(o.InputSize) ?? recipe.FileInputSize;
             (trainLoader, testLoader, preprocessing) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, augment, batchSize, workers, seed);
         }
         var info = new CheckpointInfo
@@ -137,7 +137,7 @@ public static class FinetuneCommand
         if (unfreezeEpochs > 0)
         {
             Freezing.Unfreeze(model);
-            var groups = ParameterGroups.Discriminative(model, lowerLr, 0.5, 3);
+            var groups = ParameterGroups.Discriminative(model, lowerLr, recipe.DecayPerGroup, recipe.Groups);
             var stage2 = new RunFolder(Path.Combine(run.Path, "unfrozen"));
             var config2 = lastStage = config with { Epochs = unfreezeEpochs, LearningRate = lowerLr };
             Action<TorchSharp.torch.nn.Module, bool> mode = normStatistics == "keep"

@@ -47,18 +47,44 @@ public static class DataSetup
         string described = $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes{LeftOut(all, folder)})";
         if (trainedOn is not null && trainedOn.IsOf(data))
         {
-            var (trained, heldOut) = Datasets.Split(all, trainedOn.ValidationFraction, trainedOn.Seed);
-            if (trainedOn.Files is string then && DataSplit.Fingerprint(trained, heldOut) is var now && now != then)
-                throw new InvalidDataException(
-                    $"{folder}: its images changed since the checkpoint was trained on it ({then}; now {now}), so the same " +
-                    "split would hold out other images, some of them ones the model trained on. Evaluate on a folder of " +
-                    "images the model never saw (a separate test folder), or train again on the folder as it is now.");
+            var (_, heldOut) = SplitAsRecorded(all, folder, trainedOn);
             return (heldOut, string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"{described}: the {100 * trainedOn.ValidationFraction:0.#}% held out in training (split seed {trainedOn.Seed}, from the checkpoint)"));
         }
         return (all, trainedOn is null
             ? $"{described}: every image (the checkpoint records no split; if it trained on this folder, its training images are scored too)"
             : $"{described}: every image (not the folder the model trained on)");
+    }
+
+    /// <summary>
+    /// The training and held-out images of a run exactly as <paramref name="split"/> recorded them: the shipped test set
+    /// of IDX or CIFAR-10 data, or the recorded split of an image folder, refused (<see cref="InvalidDataException"/>)
+    /// when the folder's images changed since, because the same seed would then hold out other images.
+    /// </summary>
+    public static (IImageDataset Train, IImageDataset HeldOut, string Source) LoadAsRecorded(DataSplit split, BadDataPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(split);
+        var (folder, sets, source) = Open(split.Data);
+        if (sets is var (train, test)) return (train, test, source);
+        var all = Datasets.ImageFolder(folder, policy);
+        var (trained, heldOut) = SplitAsRecorded(all, folder, split);
+        return (trained, heldOut, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, the {100 * split.ValidationFraction:0.#}% held out in training (split seed {split.Seed}){LeftOut(all, folder)})"));
+    }
+
+    /// <summary>Whether <paramref name="data"/> is an image folder (its samples are files), not IDX or CIFAR-10 data
+    /// (images packed in a few large files).</summary>
+    public static bool IsImageFolder(string data) => Open(data).Sets is null;
+
+    static (IImageDataset Train, IImageDataset HeldOut) SplitAsRecorded(ImageFolderDataset all, string folder, DataSplit split)
+    {
+        var (trained, heldOut) = Datasets.Split(all, split.ValidationFraction, split.Seed);
+        if (split.Files is string then && DataSplit.Fingerprint(trained, heldOut) is var now && now != then)
+            throw new InvalidDataException(
+                $"{folder}: its images changed since the checkpoint was trained on it ({then}; now {now}), so the same " +
+                "split would hold out other images, some of them ones the model trained on. Use a folder of " +
+                "images the model never saw (a separate test folder), or train again on the folder as it is now.");
+        return (trained, heldOut);
     }
 
     /// <summary>The folder <paramref name="data"/> names, and its train and test sets when it ships them (IDX, CIFAR-10).</summary>

@@ -16,7 +16,8 @@ public static class DatasetExport
     /// name and renamed, so an interrupted export leaves no half-written image under an image name. Images must hold
     /// 1 or 3 channels with values in [0, 1], as the readers produce them.
     /// </summary>
-    public static void ToImageFolder(IImageDataset data, string root, int? perClass = null, ImageFileFormat format = ImageFileFormat.Png)
+    /// <returns>The full path each written sample went to, by its index in <paramref name="data"/>.</returns>
+    public static IReadOnlyDictionary<int, string> ToImageFolder(IImageDataset data, string root, int? perClass = null, ImageFileFormat format = ImageFileFormat.Png)
     {
         ArgumentNullException.ThrowIfNull(data);
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
@@ -29,6 +30,7 @@ public static class DatasetExport
 
         root = Path.GetFullPath(root);
         RefuseForeignImages(root, folders, chosen, Name);
+        var written = new Dictionary<int, string>();
         for (int label = 0; label < folders.Length; label++)
         {
             string folder = Path.Combine(root, folders[label]);
@@ -36,11 +38,12 @@ public static class DatasetExport
             foreach (int index in chosen[label])
             {
                 byte[] encoded = ImageCodec.Encode(data.Load(index), format, data.Describe(index));
-                AtomicFile.WriteAllBytes(Path.Combine(folder, Name(index)), encoded);
+                AtomicFile.WriteAllBytes(written[index] = Path.Combine(folder, Name(index)), encoded);
             }
         }
         AtomicFile.WriteAllBytes(Path.Combine(root, ImageFolderDataset.ClassListFile),
             System.Text.Encoding.UTF8.GetBytes(string.Join('\n', folders) + "\n"));
+        return written;
     }
 
     /// <summary>Class names with path separators and other characters invalid in file names replaced by '_'.</summary>
