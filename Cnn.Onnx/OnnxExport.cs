@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using Cnn.Onnx.Export;
-using Cnn.Transfer;
 using Cnn.Zoo;
 using Cnn.Zoo.Models;
 using Cnn.Zoo.Runtime;

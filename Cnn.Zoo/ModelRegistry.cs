@@ -11,7 +11,7 @@ public static class ModelRegistry
     const string VggPaper = "Simonyan & Zisserman 2014";
     const string ResNetPaper = "He et al. 2015";
 
-    static readonly List<ModelEntry> entries =
+    static readonly ModelEntry[] entries =
     [
         new("lenet5", LeNetPaper, false, (n, o) => new LeNet5(n,
             o.Get("activation", Activation.Tanh, "tanh or relu"), o.Get("pooling", Pooling.Average, "average or max"),
@@ -72,13 +72,5 @@ public static class ModelRegistry
         var model = entry.Create(numClasses ?? entry.DefaultClasses, options);
         options.EnsureAllRead(entry.Name);
         return model;
-    }
-
-    /// <summary>Adds a model to the registry (user extensions); names must be unique.</summary>
-    public static void Register(ModelEntry entry)
-    {
-        if (entries.Any(e => string.Equals(e.Name, entry.Name, StringComparison.OrdinalIgnoreCase)))
-            throw new InvalidChoiceException($"a model named '{entry.Name}' is already registered");
-        entries.Add(entry);
     }
 }

@@ -12,7 +12,7 @@ public static class TestSetup
     {
         NativeEnvironment.EnsurePassiveOpenMpWaits();
         string? reason = OneDnnGuard.Ensure();
-        if (reason is not null) context.WriteLine($"oneDNN off: {reason}");
+        if (reason is not null) context.WriteLine($"oneDNN guard: {reason}");
     }
 
     static NativeSafety.Scope? hold;

@@ -14,44 +14,6 @@ using DataLoader = Cnn.Training.Data.DataLoader;
 
 namespace Cnn.Training.Benchmarks;
 
-/// <summary>A model as the benchmark runs it: a registry name, model options and a square input side.</summary>
-/// <param name="Label">How the tables name it, e.g. <c>resnet18_cifar</c>.</param>
-public sealed record BenchModel(string Label, string Name, string[] Options, int? InputSize = null, int? Classes = null)
-{
-    /// <summary>The default selection: the classic nets, ImageNet-size and CIFAR-size.</summary>
-    public static IReadOnlyList<BenchModel> Defaults { get; } =
-    [
-        Trained("lenet5"),
-        new("resnet18_cifar", "resnet18", ["cifar_stem=true"], 32, 10),
-        new("resnet18", "resnet18", []),
-        new("resnet50", "resnet50", []),
-        new("mobilenet_v2", "mobilenet_v2", []),
-        new("googlenet", "googlenet", []),
-        new("vgg16", "vgg16", []),
-    ];
-
-    /// <summary>A registry model as the train verb builds it (its entry's <see cref="ModelEntry.TrainingOptions"/>).</summary>
-    static BenchModel Trained(string name) => new(name, name, [.. ModelRegistry.Get(name).TrainingOptions ?? []]);
-
-    /// <summary>A default by label, or any registry name at its standard size, built as train builds it.</summary>
-    public static BenchModel Parse(string label)
-        => Defaults.FirstOrDefault(m => m.Label == label)
-           ?? (ModelRegistry.Names.Contains(label) ? Trained(label)
-               : throw new InvalidChoiceException($"--models: '{label}' is not a model; expected any of {string.Join(", ", Defaults.Select(d => d.Label).Concat(ModelRegistry.Names).Distinct())}"));
-}
-
-/// <summary>What the benchmark measures and how long it tries.</summary>
-/// <param name="Precision">Which reduced precision the inference section measures beside float32: Auto measures bf16
-/// for the models <see cref="PrecisionChoice.Resolve"/> would run in bf16 on this CPU, BFloat16 for every model,
-/// Float32 for none.</param>
-public sealed record BenchSettings(IReadOnlyList<BenchModel> Models, int Batch, int Threads, int Repeats, int Warmup,
-                                   double SampleSeconds, int MemorySteps, bool Training, bool Loader, bool Memory,
-                                   InferencePrecision Precision = InferencePrecision.Auto);
-
-/// <summary>One measured figure. Ratio is against the section's reference (TorchSharp's TorchVision port, or LeNet-5 training for the loader).</summary>
-public sealed record BenchRow(string Section, string Model, string Variant, int Batch, double ImagesPerSecond, double? Ratio,
-                              double? GigaFlopsPerSecond, double? FractionOfMatmul, string Note = "");
-
 /// <summary>
 /// The <c>bench</c> verb's work: the matmul ceiling of this CPU, inference and training images/s of zoo models against
 /// TorchSharp's TorchVision port with the same weights, data-loader throughput, and resident memory over a long

@@ -2,9 +2,6 @@ using System.Diagnostics;
 
 namespace Cnn.Training.Benchmarks;
 
-/// <summary>One thing to time: <see cref="RunOnce"/> processes <see cref="Images"/> images.</summary>
-public sealed record TimedCase(string Name, Action RunOnce, int Images);
-
 /// <summary>
 /// Times several cases in one process, interleaved (A, B, C, A, B, C, ...) after a warm-up, so a noisy neighbour or a
 /// CPU clock change hits every case alike; each case's figure is the median over the repeats.

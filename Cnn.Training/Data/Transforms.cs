@@ -4,16 +4,6 @@ using Cnn.Zoo;
 namespace Cnn.Training.Data;
 
 /// <summary>
-/// One preprocessing or augmentation step. Randomness comes only from the <c>rng</c> argument, which the loader seeds
-/// per sample from (seed, epoch, index), so augmentation repeats exactly whatever the thread timing. Implementations
-/// never modify their input and keep no mutable state: one instance serves every loader worker at once.
-/// </summary>
-public interface ITransform
-{
-    ImageData Apply(ImageData image, Random rng);
-}
-
-/// <summary>
 /// torchvision.transforms equivalents on float CHW images. Geometry follows torchvision's arithmetic (output sizes,
 /// crop offsets, RandomResizedCrop's sampling); random draws use <see cref="Random"/>, so the crops drawn differ
 /// from torchvision's for the same seed while following the same distribution.

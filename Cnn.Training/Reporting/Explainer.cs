@@ -35,7 +35,7 @@ public static class Explainer
         {
             var (seen, map) = Explain(model, image, settings);
             string stem = Path.Combine(outputFolder, OutputName(image));
-            GradCamPictures.SavePng(stem + ".gradcam.png", GradCamPictures.Explanation(seen, map, settings.Classes));
+            PngFile.Save(stem + ".gradcam.png", GradCamPictures.Explanation(seen, map, settings.Classes));
             AtomicFile.WriteAllText(stem + ".gradcam.csv", GradCamPictures.Csv(map));
             results.Add((image, map, stem + ".gradcam.png", stem + ".gradcam.csv"));
         }

@@ -208,16 +208,6 @@ public static class GradCamPictures
         return Grid(items, heldOut.Classes, $"{model.GetName()}: where it looks on {items.Count} held-out images ({correct} right)");
     }
 
-    /// <summary>Writes <paramref name="bitmap"/> as PNG, atomically, and disposes it.</summary>
-    public static void SavePng(string path, SKBitmap bitmap)
-    {
-        ArgumentNullException.ThrowIfNull(bitmap);
-        using (bitmap)
-        using (var image = SKImage.FromBitmap(bitmap))
-        using (var data = image.Encode(SKEncodedImageFormat.Png, 100))
-            AtomicFile.Write(path, s => data.SaveTo(s));
-    }
-
     /// <summary>Panel size for a longer side of <paramref name="target"/> pixels, keeping the image's aspect ratio.</summary>
     static (int Width, int Height) PanelSize(ImageData image, int target)
     {

@@ -31,17 +31,9 @@ public static class Plots
             Charts.Save(Charts.Confusion(final.Confusion, info.Classes), run.File("confusion.png"), side + 120, side);
         }
         var weight = model.state_dict().GetValueOrDefault(model.FirstConvName + ".weight");
-        if (weight is not null) Save(run.File("filters.png"), Filters(weight));
+        if (weight is not null) PngFile.Save(run.File("filters.png"), Filters(weight));
         using var batch = loader.Epoch(0).First();
-        Save(run.File("feature_maps.png"), FeatureMaps(model, batch.Images[0..1]));
-    }
-
-    static void Save(string path, SKBitmap bitmap)
-    {
-        using (bitmap)
-        using (var image = SKImage.FromBitmap(bitmap))
-        using (var data = image.Encode(SKEncodedImageFormat.Png, 100))
-            AtomicFile.Write(path, s => data.SaveTo(s));
+        PngFile.Save(run.File("feature_maps.png"), FeatureMaps(model, batch.Images[0..1]));
     }
 
     static SKFont Font(float size) => new(SKTypeface.Default, size);

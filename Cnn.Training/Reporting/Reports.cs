@@ -29,7 +29,7 @@ public static class Reports
         if (final is not null) AtomicFile.WriteAllText(run.File("confusion.csv"), ConfusionCsv(final.Confusion, info.Classes));
         Plots.WriteAll(run, model, info, final, trainLoader);
         if (heldOut is not null && heldOut.Dataset.Count > 0)
-            GradCamPictures.SavePng(run.File("gradcam.png"),
+            PngFile.Save(run.File("gradcam.png"),
                                     GradCamPictures.HeldOutGrid(model, heldOut.Dataset, heldOut.Transform, info.EvalPreprocessing()));
     }
 

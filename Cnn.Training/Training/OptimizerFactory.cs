@@ -5,8 +5,6 @@ using static TorchSharp.torch;
 
 namespace Cnn.Training.Training;
 
-public enum OptimizerKind { Sgd, Adam, AdamW }
-
 /// <summary>Builds the optimizer from parameter groups; only parameters that require gradients are passed on.</summary>
 public static class OptimizerFactory
 {

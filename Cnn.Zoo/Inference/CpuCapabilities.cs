@@ -10,7 +10,7 @@ namespace Cnn.Zoo.Inference;
 /// Sapphire Rapids on, and AMD Zen 4 on. oneDNN's bfloat16 convolutions use it.</param>
 /// <param name="AmxBf16">AMX-BF16: bfloat16 tile matrix multiplies, on Intel Sapphire Rapids on; oneDNN's fastest path.</param>
 /// <param name="CacheTopology">Whether CPUID describes the caches (leaf 4, or leaf 0x8000001D on AMD). oneDNN sizes its
-/// kernels' blocks from them; some virtual machines report none, and there <see cref="OneDnnGuard"/> turns oneDNN off.</param>
+/// kernels' blocks from them; some virtual machines report none, and there <see cref="OneDnnGuard"/> holds oneDNN to its AVX kernels.</param>
 public sealed record CpuCapabilities(bool Avx512Bf16, bool AmxBf16, bool CacheTopology = true)
 {
     /// <summary>A CPU with neither.</summary>

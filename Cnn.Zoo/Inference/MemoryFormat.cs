@@ -4,19 +4,6 @@ using static TorchSharp.torch;
 
 namespace Cnn.Zoo.Inference;
 
-/// <summary>How 4-D tensors are laid out in memory for convolutions.</summary>
-public enum MemoryLayout
-{
-    /// <summary>
-    /// Channels-last for images of at least 64 x 64 pixels, NCHW below (<see cref="MemoryFormat.ChannelsLastPays"/>).
-    /// </summary>
-    Auto,
-    /// <summary>N x C x H x W values with NHWC strides.</summary>
-    ChannelsLast,
-    /// <summary>Plain contiguous N x C x H x W.</summary>
-    Nchw,
-}
-
 /// <summary>
 /// Channels-last (NHWC) layout for 4-D tensors. TorchSharp 0.107 exposes no memory-format argument, but a tensor made
 /// by <c>permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)</c> keeps its N x C x H x W shape with NHWC strides,

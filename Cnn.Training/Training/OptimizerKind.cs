@@ -1,0 +1,3 @@
+namespace Cnn.Training.Training;
+
+public enum OptimizerKind { Sgd, Adam, AdamW }
