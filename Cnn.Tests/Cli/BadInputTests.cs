@@ -106,6 +106,8 @@ public sealed class BadInputTests
         ["missing data folder", new[] { "train", "--data", "FILE/nothing" }, 2, new[] { "nothing", "mnist, fashion-mnist or a folder" }],
         ["missing resume checkpoint", new[] { "train", "--resume", "FILE/nothing.ckpt" }, 1, new[] { "nothing.ckpt" }],
         ["unknown model option", new[] { "train", "--opt", "colour=blue", "--epochs", "1" }, 2, new[] { "colour" }],
+        ["input too small for the model", new[] { "train", "--model", "resnet18", "--input-size", "16", "--epochs", "1" }, 2, new[] { "--input-size 16", "at least 32 x 32" }],
+        ["input size a fixed-size model refuses", new[] { "export", "--checkpoint", "FILE/lenet5.ckpt", "--input-size", "64", "--out", "FILE/l.onnx" }, 2, new[] { "lenet5 takes only 32 x 32" }],
         ["unknown option value", new[] { "train", "--optimizer", "lbfgs" }, 2, new[] { "sgd, adam, adamw", "lbfgs" }],
         ["negative epochs", new[] { "finetune", "--epochs", "-1" }, 2, new[] { "--epochs", "-1" }],
         ["bad input shape", new[] { "summary", "lenet5", "--input", "1x32" }, 2, new[] { "CxHxW", "1x32" }],

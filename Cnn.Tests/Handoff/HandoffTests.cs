@@ -123,7 +123,7 @@ public sealed class HandoffTests
             (["handoff", "--checkpoint", folder.File("missing.ckpt"), "--out", folder.File("o1")], 1, "missing.ckpt not found"),
             (["handoff", "--checkpoint", checkpoint, "--input-size", "64", "--out", folder.File("o2")], 2, "a checkpoint records its input size"),
             (["handoff", "--model", "lenet5", "--weights", weights, "--out", folder.File("o3")], 2, "needs --data"),
-            (["handoff", "--model", "lenet5", "--weights", weights, "--data", images, "--input-size", "64", "--out", folder.File("o4")], 2, "lenet5 takes only 32 x 32 images; found 64"),
+            (["handoff", "--model", "lenet5", "--weights", weights, "--data", images, "--input-size", "64", "--out", folder.File("o4")], 2, "--input-size 64: lenet5 takes only 32 x 32 images"),
             (["handoff", "--checkpoint", checkpoint, "--data", letters, "--out", folder.File("o5")], 1, "has the classes [a, b] but"),
         };
         foreach (var (args, code, message) in cases)

@@ -26,7 +26,7 @@ public static class BenchCommand
         var seconds = CliOptions.Double("--sample-seconds", 1.0, "each timed sample lasts about this long", 0);
         var steps = CliOptions.Int("--memory-steps", 2000, "training steps of the memory run (RSS after 100 and after these)", 101);
         var skipOption = CliOptions.Text("--skip", "", "sections to leave out: training, loader, memory (comma-separated)", "list");
-        var output = CliOptions.Text("--out", "runs", "folder that receives the run folder", "folder");
+        var output = SharedOptions.RunsFolder();
         var precision = PrecisionOption.Create("bf16 row of the inference section: auto measures it where auto would pick bf16 (checked on the benchmark's batch), bf16 for every model, fp32 leaves it out", "auto");
         var command = new Command("bench", "images/s of zoo models vs TorchSharp's TorchVision port, FLOP/s vs matmul, loader speed, memory")
         {

@@ -13,7 +13,7 @@ public static class EvalCommand
     public static Command Create(CliSession session)
     {
         var weightsSource = new ModelSourceOptions();
-        var data = CliOptions.Text("--data", "mnist", "mnist, fashion-mnist or a folder", "data");
+        var data = SharedOptions.Data("mnist");
         var batchSize = CliOptions.Int("--batch-size", 128, "batch size", 1);
         var backend = BackendOption.Create();
         var precision = PrecisionOption.Create();

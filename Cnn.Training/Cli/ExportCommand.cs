@@ -16,7 +16,7 @@ public static class ExportCommand
     {
         var source = new ModelSourceOptions();
         var output = CliOptions.OptionalText("--out", "the .onnx file to write", "file");
-        var inputSize = CliOptions.OptionalInt("--input-size", "input height and width the graph is written for (default: the checkpoint's or the weights' size)", 1);
+        var inputSize = SharedOptions.InputSize("the checkpoint's or the weights' size; the graph is written for it");
         var command = new Command("export", "write a model as an ONNX file for ONNX Runtime, ML.NET and other runtimes")
         {
             output, inputSize,
@@ -29,7 +29,7 @@ public static class ExportCommand
             var zoo = ready.Model;
             // The resize, crop and statistics eval uses, and the class names, into the file's metadata.
             var options = new OnnxExportOptions(ClassNames: ready.Classes, Preprocessing: ready.Preprocessing);
-            if (parse.GetValue(inputSize) is int size)
+            if (parse.GetValue(inputSize) is int size && zoo.Input.RequireSide(size, zoo.GetName()) > 0)
                 options = options with { Height = size, Width = size, Preprocessing = ready.Preprocessing.WithCropSize(size) };
             OnnxExport.Export(zoo, path, options);
             Console.WriteLine($"Wrote {path} ({new FileInfo(path).Length / 1e6:F1} MB): {zoo.GetName()}, input '{OnnxExport.InputName}' " +

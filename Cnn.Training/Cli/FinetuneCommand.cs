@@ -27,32 +27,38 @@ public static class FinetuneCommand
             "builtin (resnet18_2223, ImageNet, offline), a published weights name of --model (IMAGENET1K_V2, DEFAULT; see 'models --weights'), or a .pt/.pth/.bin/.safetensors file",
             "builtin|name|file");
         public readonly Option<string?> Model = CliOptions.OptionalText("--model", "zoo model the weights belong to (default with builtin: resnet18_2223)", "name");
-        public readonly Option<string> Data = CliOptions.Text("--data", "fashion-mnist", "mnist, fashion-mnist or a folder", "data");
+        public readonly Option<string> Data = SharedOptions.Data("fashion-mnist");
         public readonly Option<string> Freeze = CliOptions.Text("--freeze", Recipe.Freeze, "all-but-head, none, or N (the first N weight layers, numbered as in 'summary')", "all-but-head|none|N");
         public readonly Option<int> Epochs = CliOptions.Int("--epochs", Recipe.Epochs, "epochs with the body frozen", 1);
         public readonly Option<int> UnfreezeEpochs = CliOptions.Int("--unfreeze-epochs", Recipe.UnfreezeEpochs, "then epochs with everything trainable (0: skip)", 0);
         public readonly Option<string?> LearningRate = LearningRateOption.Create("learning rate of the head (Adam)", Recipe.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture));
         public readonly Option<double> UnfrozenLearningRate = CliOptions.Double("--unfrozen-lr", Recipe.UnfrozenLearningRate, "head learning rate once unfrozen; earlier layer groups get halved rates", 0);
         public readonly Option<int> TrainPerClass = CliOptions.Int("--train-per-class", 0, "use only this many training images per class (0: all)", 0);
-        public readonly Option<int?> InputSize = CliOptions.OptionalInt("--input-size",
-            $"square input side (default: the crop size of published weights, whose resize is scaled along; {Recipe.FileInputSize} for a file)", 32);
+        public readonly Option<int?> InputSize = SharedOptions.InputSize(
+            $"the crop size of published weights, whose resize is scaled along; {Recipe.FileInputSize} for a file");
         public readonly Option<int> BatchSize = CliOptions.Int("--batch-size", Recipe.BatchSize, "batch size", 1);
-        public readonly Option<int> Workers = CliOptions.Int("--workers", Recipe.Workers, "data-loading threads", 1);
+        public readonly Option<int> Workers = SharedOptions.Workers(Recipe.Workers);
         public readonly Option<bool> Augment = CliOptions.Flag("--augment", "random crops and flips while training");
         public readonly Option<string> FeatureCaching = CliOptions.OneOf("--feature-cache", "auto",
             "auto: while the body is frozen and nothing is augmented, compute its features once and train the head on them (same results, much faster); off: run the whole network every step",
             "auto", "off");
         public readonly Option<string> NormStatistics = CliOptions.OneOf("--bn-stats", Recipe.NormStatistics, "after unfreezing: keep the pretrained batch-norm statistics, or update them from your data", "keep", "update");
-        public readonly Option<string> Out = CliOptions.Text("--out", "runs", "folder that receives the run folder", "folder");
+        public readonly Option<string> Out = SharedOptions.RunsFolder();
         public readonly RuntimeOptions Runtime = new();
+
+        /// <summary>The options in the order <c>--help</c> lists them, then the runtime ones.</summary>
+        public IEnumerable<Option> All =>
+        [
+            Weights, Model, Data, Freeze, Epochs, UnfreezeEpochs, LearningRate, UnfrozenLearningRate, TrainPerClass,
+            InputSize, BatchSize, Workers, Augment, FeatureCaching, NormStatistics, Out, .. Runtime.All
+        ];
     }
 
     public static Command Create(CliSession session)
     {
         var o = new Options();
         var command = new Command("finetune", "fine-tune pretrained weights (published by name, a PyTorch file, or the built-in backbone) on your images");
-        foreach (var field in typeof(Options).GetFields()) if (field.GetValue(o) is Option option) command.Add(option);
-        foreach (var option in o.Runtime.All) command.Add(option);
+        foreach (var option in o.All) command.Add(option);
         command.SetAction(parse => Run(parse, o, session));
         return command;
     }
@@ -98,7 +104,7 @@ public static class FinetuneCommand
         if (pretrained.Published)
         {
             // The weights' own preprocessing, at the size asked for: resize and crop scale together, mean/std stay.
-            size = parse.GetValue(o.InputSize) ?? pretrained.Preprocessing.CropSize;
+            size = model.Input.RequireSide(parse.GetValue(o.InputSize) ?? pretrained.Preprocessing.CropSize, modelName);
             preprocessing = pretrained.Preprocessing.WithCropSize(size);
             (trainLoader, testLoader) = DataSetup.Loaders(trainSet, testSet, DataSetup.Pipeline(trainSet.Geometry, model.Input, preprocessing, augment),
                                                           batchSize, workers, seed);
@@ -106,7 +112,7 @@ public static class FinetuneCommand
         }
         else
         {
-            size = parse.GetValue(o.InputSize) ?? recipe.FileInputSize;
+            size = model.Input.RequireSide(parse.GetValue(o.InputSize) ?? recipe.FileInputSize, modelName);
             (trainLoader, testLoader, preprocessing) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, augment, batchSize, workers, seed);
         }
         var info = new CheckpointInfo

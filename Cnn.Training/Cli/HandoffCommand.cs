@@ -21,8 +21,8 @@ public static class HandoffCommand
         var source = new ModelSourceOptions();
         var data = CliOptions.OptionalText("--data", "mnist, fashion-mnist or a folder (default with --checkpoint: the data it trained on, split as it recorded)", "data");
         var output = CliOptions.OptionalText("--out", "new or empty folder to write the handoff into", "folder");
-        var inputSize = CliOptions.OptionalInt("--input-size",
-            $"square input side with --weights (default: the crop size of published weights; {FinetuneRecipe.Default.FileInputSize} for a file), as finetune", 32);
+        var inputSize = SharedOptions.InputSize(
+            $"with --weights, as finetune: the crop size of published weights; {FinetuneRecipe.Default.FileInputSize} for a file");
         var seed = CliOptions.Int("--seed", 42, "split seed of an image folder with --weights, and the training script's default seed");
         var command = new Command("handoff",
             "write a folder that PyTorch's distributed training runs (torchrun ... train.py) and whose result loads back with --weights")
@@ -121,8 +121,7 @@ public static class HandoffCommand
             int size = inputSize ?? (model.Input.FixedSize ? model.Input.Height : recipe.FileInputSize);
             preprocessing = DataSetup.ForTraining(data, train.Geometry, model.Input.Channels, size, augment: false);
         }
-        if (model.Input.FixedSize && preprocessing.CropSize != model.Input.Height)
-            throw new UsageException($"--input-size: {architecture} takes only {model.Input.Height} x {model.Input.Width} images; found {preprocessing.CropSize}");
+        model.Input.RequireSide(preprocessing.CropSize, architecture);
         var classes = keepHead && pretrained.Categories is { } categories ? categories : train.Classes;
         return new HandoffRun(model, architecture, pretrained.Entry.Options, classes, preprocessing,
                               data, train, heldOut, split, $"{pretrained.Entry} ({pretrained.Location})");

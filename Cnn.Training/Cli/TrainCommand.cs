@@ -25,7 +25,7 @@ public static class TrainCommand
     sealed class Options
     {
         public readonly Option<string> Model = CliOptions.Text("--model", "lenet5", "model name (see 'models')", "name");
-        public readonly Option<string> Data = CliOptions.Text("--data", "mnist", "mnist, fashion-mnist, or a folder (IDX, CIFAR-10 batches, or one sub-folder per class)", "data");
+        public readonly Option<string> Data = SharedOptions.Data("mnist");
         public readonly Option<int?> Epochs = CliOptions.OptionalInt("--epochs", "epochs (default: the model's recipe; lenet5 15, others 10)", 1);
         public readonly Option<OptimizerKind?> Optimizer = CliOptions.OptionalChoice<OptimizerKind>("--optimizer", "optimizer (default: the model's recipe)");
         public readonly Option<string?> LearningRate = LearningRateOption.Create("base (peak for one-cycle) learning rate (default: the model's recipe)");
@@ -42,16 +42,24 @@ public static class TrainCommand
         public readonly Option<string> Monitor = CliOptions.OneOf("--monitor", "val_top1", "metric for best checkpoint and early stopping", "val_top1", "val_loss");
         public readonly Option<MemoryLayout> Layout = CliOptions.Choice("--layout", MemoryLayout.Auto, "memory layout of batches (auto: channels-last from 64x64 up)");
         public readonly Option<int?> BatchSize = CliOptions.OptionalInt("--batch-size", "batch size (default: the model's recipe)", 1);
-        public readonly Option<int> Workers = CliOptions.Int("--workers", 2, "data-loading threads", 1);
-        public readonly Option<int?> InputSize = CliOptions.OptionalInt("--input-size", "square input side (default: the model's)", 8);
+        public readonly Option<int> Workers = SharedOptions.Workers(2);
+        public readonly Option<int?> InputSize = SharedOptions.InputSize("the model's");
         public readonly Option<bool> Augment = CliOptions.Flag("--augment", "random crops (and flips for colour images) while training");
         public readonly Option<double> ValFraction = CliOptions.Double("--val-fraction", 0.2, "share of an image folder held out for validation", 0);
         public readonly Option<int> TrainPerClass = CliOptions.Int("--train-per-class", 0, "use only this many training images per class (0: all)", 0);
         public readonly Option<BadDataPolicy> BadData = CliOptions.Choice("--bad-data", BadDataPolicy.Fail, "what to do with unreadable images");
         public readonly Option<string[]> ModelOptions = CliOptions.Repeatable("--opt", "model option key=value, e.g. --opt width=0.5", "key=value");
-        public readonly Option<string> Out = CliOptions.Text("--out", "runs", "folder that receives the run folder", "folder");
+        public readonly Option<string> Out = SharedOptions.RunsFolder();
         public readonly Option<string?> Resume = CliOptions.OptionalText("--resume", "continue from a last.ckpt with the options of its run (only --threads, --workers and --device may change)", "last.ckpt");
         public readonly RuntimeOptions Runtime = new();
+
+        /// <summary>The options in the order <c>--help</c> lists them, then the runtime ones.</summary>
+        public IEnumerable<Option> All =>
+        [
+            Model, Data, Epochs, Optimizer, LearningRate, WeightDecay, Momentum, Nesterov, Schedule, WarmupEpochs,
+            StepEpochs, Gamma, LabelSmoothing, ClipGrad, Patience, Monitor, Layout, BatchSize, Workers, InputSize,
+            Augment, ValFraction, TrainPerClass, BadData, ModelOptions, Out, Resume, .. Runtime.All
+        ];
     }
 
     public static Command Create(CliSession session) => Build(session).Command;
@@ -60,8 +68,7 @@ public static class TrainCommand
     {
         var o = new Options();
         var command = new Command("train", "train a model (default: LeNet-5 on the shipped MNIST)");
-        foreach (var field in typeof(Options).GetFields()) if (field.GetValue(o) is Option option) command.Add(option);
-        foreach (var option in o.Runtime.All) command.Add(option);
+        foreach (var option in o.All) command.Add(option);
         command.SetAction(parse => Run(parse, o, session));
         return (command, o);
     }
@@ -148,7 +155,7 @@ public static class TrainCommand
         if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
         var options = ModelOptions.Parse(recipe.ModelOptions.Where(r => !userOptions.Any(u => Key(u) == Key(r))).Concat(userOptions));
         var model = ModelRegistry.Create(modelName, trainSet.Classes.Count, options);
-        int size = parse.GetValue(o.InputSize) ?? recipe.InputSize ?? model.Input.Height;
+        int size = model.Input.RequireSide(parse.GetValue(o.InputSize) ?? recipe.InputSize ?? model.Input.Height, modelName);
         var (trainLoader, testLoader, preprocessing) = DataSetup.Loaders(data, trainSet, testSet, model.Input, size, parse.GetValue(o.Augment), batchSize, workers, seed);
 
         var run = resume is null ? RunFolder.Create(parse.GetValue(o.Out)!, modelName) : new RunFolder(Path.GetDirectoryName(Path.GetFullPath(resume))!);

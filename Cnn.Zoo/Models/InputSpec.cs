@@ -14,6 +14,18 @@ public sealed record InputSpec(int Channels, int Height, int Width, int MinHeigh
     /// <summary>The default input as a shape without the batch dimension: [C, H, W].</summary>
     public long[] DefaultShape => [Channels, Height, Width];
 
+    /// <summary>
+    /// Checks a square input side a caller chose (<c>--input-size</c>) before any work: an
+    /// <see cref="InvalidChoiceException"/> that says what the model accepts when <paramref name="side"/> does not fit.
+    /// </summary>
+    public int RequireSide(int side, string model, string option = "--input-size")
+    {
+        if (FixedSize ? side == Height && side == Width : side >= MinHeight && side >= MinWidth) return side;
+        throw new InvalidChoiceException(FixedSize
+            ? $"{option} {side}: {model} takes only {Height} x {Width} images"
+            : $"{option} {side}: {model} needs images of at least {Math.Max(MinHeight, MinWidth)} x {Math.Max(MinHeight, MinWidth)} (its standard size is {Height} x {Width})");
+    }
+
     /// <summary>Throws an <see cref="ArgumentException"/> that names the expected shape when <paramref name="x"/> does not fit.</summary>
     public void Validate(Tensor x, string model)
     {
