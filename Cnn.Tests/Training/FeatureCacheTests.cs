@@ -59,6 +59,26 @@ public sealed class FeatureCacheTests
     }
 
     [TestMethod]
+    public void TheRangeTestOnCachedFeaturesRestoresTheWholeModel()
+    {
+        var (trainSet, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
+        var images = new Cnn.Training.Data.DataLoader(Datasets.Subset(trainSet, 10, 1),
+            DataSetup.Pipeline(trainSet.Geometry, new LeNet5().Input, DataSetup.ForTraining("mnist", trainSet.Geometry, 1, 32, false), false).Train,
+            16, shuffle: true, seed: 1, workers: 1);
+        var model = FrozenLeNet();
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        var features = FeatureCache.Features(model, images, CPU, "training")!;
+        var (cached, _) = FeatureCache.Loaders(features, features, images, images);
+        using var adam = optim.Adam(Freezing.TrainableParameters(model), 1e-3);
+
+        var search = LearningRateFinder.Run(new FeatureCache.Head(model), adam, () => cached.Epoch(0), CPU, steps: 20);
+
+        Assert.IsTrue(search.Rates.Length >= 2, search.Ended);
+        foreach (var (key, value) in model.state_dict())
+            Assert.IsTrue(value.equal(before[key]).all().item<bool>(), $"{key} is restored after the range test");
+    }
+
+    [TestMethod]
     public void TheCacheIsRefusedWithItsReasonWhenTheImagesOrTheBodyWouldChange()
     {
         var model = FrozenLeNet();

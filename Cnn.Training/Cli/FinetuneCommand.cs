@@ -129,13 +129,13 @@ public static class FinetuneCommand
         Console.WriteLine($"Run folder: {run.Path}");
 
         var config = new TrainConfig { Epochs = epochs, Optimizer = OptimizerKind.Adam, LearningRate = lr, Device = device.ToString() };
-        if (autoRate)
+        var (stage1Train, stage1Test, head) = FrozenBodyStage(model, trainLoader, testLoader, augment, parse.GetValue(o.FeatureCaching) == "auto", device);
+        if (autoRate)   // the range test trains what stage 1 trains, on the same batches (cached features when they are)
             config = config with
             {
-                LearningRate = LearningRateOption.Find(model, [new ParameterGroup(Freezing.TrainableParameters(model).ToList(), 1.0)],
-                                                       config, trainLoader, run),
+                LearningRate = LearningRateOption.Find(head ?? model, [new ParameterGroup(Freezing.TrainableParameters(model).ToList(), 1.0)],
+                                                       config, stage1Train, run),
             };
-        var (stage1Train, stage1Test, head) = FrozenBodyStage(model, trainLoader, testLoader, augment, parse.GetValue(o.FeatureCaching) == "auto", device);
         var result = Interruptible.Run(cancel => new Trainer(model, config, stage1Train, stage1Test, run, info, forward: head).Fit(cancel));
         if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;
         Console.WriteLine($"Stage 1 (frozen body): held-out top-1 {100 * result.LastValidation!.Top1:F2}%");

@@ -88,8 +88,8 @@ public static class FeatureCache
             new DataLoader(test, Transforms.Compose(), testImages.BatchSize, testImages.Shuffle, testImages.Seed, testImages.Workers));
 
     /// <summary>The module a head trained on features goes through: the model's <see cref="ZooModel.ForwardHead"/>.
-    /// The model is held, not registered: its parameters, state and checkpoints stay the model's own; train and eval
-    /// are passed on, so the head's dropout behaves as it does in the whole model.</summary>
+    /// The model is held, not registered: its parameters and checkpoints stay the model's own; train and eval are
+    /// passed on, so the head's dropout behaves as it does in the whole model, and the state is the model's.</summary>
     public sealed class Head(ZooModel model) : nn.Module<Tensor, Tensor>($"{model.GetName()}_head")
     {
         public override Tensor forward(Tensor features)
@@ -103,6 +103,11 @@ public static class FeatureCache
             base.train(on);
             model.train(on);
         }
+
+        /// <summary>The model's state: what a caller saving and restoring "the module it trains" (the learning-rate
+        /// range test) must see.</summary>
+        public override Dictionary<string, Tensor> state_dict(Dictionary<string, Tensor>? destination = null, string? prefix = null)
+            => model.state_dict(destination, prefix);
     }
 
     /// <summary>Feature maps of a data set's samples, with its labels and classes.</summary>
