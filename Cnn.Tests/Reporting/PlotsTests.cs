@@ -103,7 +103,7 @@ public sealed class PlotsTests
             Row("lenet5", "zoo plain", 5000), Row("lenet5", "zoo optimized (BN folded)", 7500),
             new("training", "resnet18", "zoo", 8, 3, null, null, null),
         };
-        var plot = Charts.Benchmark(rows, "test");
+        var plot = Cnn.Training.Benchmarks.BenchmarkChart.Inference(rows, "test");
 
         var bars = plot.GetPlottables().OfType<ScottPlot.Plottables.BarPlot>().Single().Bars.ToList();
         CollectionAssert.AreEqual(new[] { 1.0, 2.0, 4.0, 1.0, 1.5 }, bars.Select(b => b.Value).ToArray(), "images/s over the plain model's, inference rows only");

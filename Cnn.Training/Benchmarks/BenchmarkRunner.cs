@@ -1,7 +1,6 @@
 using System.Globalization;
 using Cnn.Onnx;
 using Cnn.Training.Data;
-using Cnn.Training.Reporting;
 using Cnn.Training.Training;
 using Cnn.Zoo;
 using Cnn.Zoo.Analysis;

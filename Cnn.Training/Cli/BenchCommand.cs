@@ -97,7 +97,7 @@ public static class BenchCommand
             }) }, new JsonSerializerOptions { WriteIndented = true }));
         bool charted = runner.Rows.Any(r => r.Section == "inference");
         if (charted)
-            Charts.Save(Charts.Benchmark(runner.Rows, $"Inference speed, batch {batch}, {threads} threads, {machine["cpu"]}"),
+            Charts.Save(BenchmarkChart.Inference(runner.Rows, $"Inference speed, batch {batch}, {threads} threads, {machine["cpu"]}"),
                         run.File("bench.png"), 980, Charts.BarHeight);
         Console.WriteLine($"\nWrote {run.File("bench.csv")}, bench.json{(charted ? " and bench.png" : "")}");
         return ExitCode.Success;

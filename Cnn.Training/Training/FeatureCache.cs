@@ -1,5 +1,4 @@
 using Cnn.Training.Data;
-using Cnn.Training.Reporting;
 using Cnn.Zoo.Models;
 using TorchSharp;
 using TorchSharp.Modules;

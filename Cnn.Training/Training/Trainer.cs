@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Cnn.Training.Data;
-using Cnn.Training.Reporting;
 using Cnn.Transfer;
 using Cnn.Zoo.Inference;
 using Cnn.Zoo.Models;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Cnn.Training.Reporting;
+namespace Cnn.Training.Training;
 
 /// <summary>
 /// A one-line progress bar with rate and ETA, redrawn at most ten times a second on a terminal. When output is

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace Cnn.Training.Reporting;
+namespace Cnn.Training.Training;
 
 /// <summary>Resident memory of this process, libtorch's native allocations included.</summary>
 public static class ResidentMemory

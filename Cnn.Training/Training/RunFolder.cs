@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Cnn.Training.Training;
 using Cnn.Zoo.IO;
 
-namespace Cnn.Training.Reporting;
+namespace Cnn.Training.Training;
 
 /// <summary>
 /// One folder per run (<c>runs/20261128-120000-lenet5</c>): the exact command and options, metrics.csv rewritten
