@@ -52,7 +52,7 @@ public static class DataSetup
                 $"{described}: the {100 * trainedOn.ValidationFraction:0.#}% held out in training (split seed {trainedOn.Seed}, from the checkpoint)"));
         }
         return (all, trainedOn is null
-            ? $"{described}: every image (the checkpoint records no split; if it trained on this folder, its training images are scored too)"
+            ? $"{described}: every image (no recorded split says which images the model trained on; if it trained on this folder, those are scored too)"
             : $"{described}: every image (not the folder the model trained on)");
     }
 
