@@ -11,6 +11,10 @@ namespace Cnn.Training.Cli;
 /// </summary>
 public static class CliOptions
 {
+    /// <summary><c>--train-per-class</c> of train, finetune and handoff (<see cref="Data.DataSetup.LoadForTraining"/>).</summary>
+    public static Option<int> TrainPerClass()
+        => Int("--train-per-class", 0, "use only this many training images per class, chosen by --seed (0: all)", 0);
+
     public static Option<int> Int(string name, int fallback, string description, int min = int.MinValue)
         => new(name)
         {
