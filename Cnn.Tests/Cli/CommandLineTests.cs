@@ -73,7 +73,7 @@ public sealed class CommandLineTests
         ["bench", new[] { "--models", "--batch", "--threads", "--skip", "--repeats", "--precision" }],
         ["export", new[] { "--checkpoint", "--model", "--weights", "--out", "--input-size" }],
         ["explain", new[] { "--checkpoint", "--model", "--weights", "--out", "--class", "--layer", "--device" }],
-        ["handoff", new[] { "--checkpoint", "--model", "--weights", "--data", "--out", "--input-size", "--seed" }],
+        ["handoff", new[] { "--checkpoint", "--model", "--weights", "--data", "--out", "--input-size", "--seed", "--train-per-class" }],
     ];
 
     [TestMethod]

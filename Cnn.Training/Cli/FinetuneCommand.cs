@@ -33,7 +33,7 @@ public static class FinetuneCommand
         public readonly Option<int> UnfreezeEpochs = CliOptions.Int("--unfreeze-epochs", Recipe.UnfreezeEpochs, "then epochs with everything trainable (0: skip)", 0);
         public readonly Option<string?> LearningRate = LearningRateOption.Create("learning rate of the head (Adam)", Recipe.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture));
         public readonly Option<double> UnfrozenLearningRate = CliOptions.Double("--unfrozen-lr", Recipe.UnfrozenLearningRate, "head learning rate once unfrozen; earlier layer groups get halved rates", 0);
-        public readonly Option<int> TrainPerClass = CliOptions.Int("--train-per-class", 0, "use only this many training images per class (0: all)", 0);
+        public readonly Option<int> TrainPerClass = SharedOptions.TrainPerClass();
         public readonly Option<int?> InputSize = SharedOptions.InputSize(
             $"the crop size of published weights, whose resize is scaled along; {Recipe.FileInputSize} for a file");
         public readonly Option<int> BatchSize = CliOptions.Int("--batch-size", Recipe.BatchSize, "batch size", 1);
@@ -87,9 +87,7 @@ public static class FinetuneCommand
         if (!parse.WasGiven(o.Weights) && modelName != "resnet18_2223")
             Console.WriteLine($"--weights not given: {PretrainedBackbones.Catalog.Describe(modelName, weightsName)}");
 
-        var (trainSet, testSet, source) = DataSetup.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
-        var split = DataSplit.Of(data, recipe.HeldOut, seed, trainSet, testSet);
-        if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
+        var (trainSet, testSet, source, split) = DataSetup.LoadForTraining(data, recipe.HeldOut, seed, BadDataPolicy.Fail, perClass);
         int classes = trainSet.Classes.Count;
         var pretrained = ModelSourceOptions.LoadWeights(modelName, weightsName, classes);
         var model = pretrained.Model;

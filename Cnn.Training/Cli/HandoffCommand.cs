@@ -23,11 +23,12 @@ public static class HandoffCommand
         var output = CliOptions.OptionalText("--out", "new or empty folder to write the handoff into", "folder");
         var inputSize = SharedOptions.InputSize(
             $"with --weights, as finetune: the crop size of published weights; {FinetuneRecipe.Default.FileInputSize} for a file");
-        var seed = CliOptions.Int("--seed", 42, "split seed of an image folder with --weights, and the training script's default seed");
+        var seed = CliOptions.Int("--seed", 42, "split seed of an image folder and of --train-per-class with --weights, and the training script's default seed");
+        var trainPerClass = SharedOptions.TrainPerClass();
         var command = new Command("handoff",
             "write a folder that PyTorch's distributed training runs (torchrun ... train.py) and whose result loads back with --weights")
         {
-            data, output, inputSize, seed,
+            data, output, inputSize, seed, trainPerClass,
         };
         foreach (var option in source.All) command.Add(option);
         command.SetAction(parse =>
@@ -37,10 +38,12 @@ public static class HandoffCommand
             HandoffFolder.EnsureEmpty(folder);
             if (checkpoint is not null && parse.WasGiven(inputSize))
                 throw new UsageException("--input-size: a checkpoint records its input size; give it only with --model NAME --weights NAME|FILE");
+            if (checkpoint is not null && parse.WasGiven(trainPerClass))
+                throw new UsageException("--train-per-class: a checkpoint is handed off with the split it records; give it only with --model NAME --weights NAME|FILE");
             var recipe = FinetuneRecipe.Default;
             var run = checkpoint is not null
                 ? FromCheckpoint(checkpoint, parse.GetValue(data), recipe, parse.GetValue(seed))
-                : FromWeights(modelName, weightsName!, parse.GetValue(data), parse.GetValue(inputSize), recipe, parse.GetValue(seed));
+                : FromWeights(modelName, weightsName!, parse.GetValue(data), parse.GetValue(inputSize), parse.GetValue(trainPerClass), recipe, parse.GetValue(seed));
             using (run.Model)
             {
                 // The transforms Cnn.Zoo would build: refuses data of a channel count the model cannot take, before writing.
@@ -87,28 +90,34 @@ public static class HandoffCommand
     }
 
     /// <summary>
-    /// Pretrained weights on <paramref name="data"/>, split as finetune splits it. The weights' classifier is kept when
-    /// it has one output per class of the data, else a new one is made. The preprocessing is the weights' own
+    /// Pretrained weights on <paramref name="data"/>, split as finetune splits it, and with <paramref name="perClass"/>
+    /// above 0 the same few training images of each class as finetune's <c>--train-per-class</c> with the same seed.
+    /// The weights' classifier is kept when it has one output per class of the data, else a new one is made, seeded
+    /// as finetune seeds its own (so the two start from the same weights). The preprocessing is the weights' own
     /// (published, or a file's <see cref="WeightsSidecar"/>), at <paramref name="inputSize"/> when given; a bare file
     /// gets finetune's: <see cref="DataSetup.ForTraining"/> at the recipe's size (a fixed-size model's own size).
     /// </summary>
-    static HandoffRun FromWeights(string? modelName, string weightsName, string? data, int? inputSize, FinetuneRecipe recipe, int seed)
+    static HandoffRun FromWeights(string? modelName, string weightsName, string? data, int? inputSize, int perClass, FinetuneRecipe recipe, int seed)
     {
         if (data is null) throw new UsageException("handoff --model NAME --weights NAME|FILE needs --data mnist|fashion-mnist|FOLDER: the images to train on");
         PretrainedBackbones.Catalog.Check(modelName, weightsName);
-        var (train, heldOut, _) = DataSetup.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
-        var split = DataSplit.Of(data, recipe.HeldOut, seed, train, heldOut);
-        var pretrained = ModelSourceOptions.LoadWeights(modelName, weightsName, numClasses: null);
-        bool keepHead = pretrained.Model.NumClasses == train.Classes.Count;
-        if (!keepHead)
+        var (train, heldOut, _, split) = DataSetup.LoadForTraining(data, recipe.HeldOut, seed, BadDataPolicy.Fail, perClass);
+        // A backbone (weights without a classifier, like the built-in resnet18_2223) always gets a new head; other
+        // weights keep theirs when it has one output per class of the data. A new head is drawn right after seeding,
+        // as finetune draws its own, so that both start from the same weights.
+        bool backbone = modelName is not null && PretrainedBackbones.Catalog.TryGet(modelName, weightsName, out var entry) && entry.NumClasses is null;
+        torch.manual_seed(seed);
+        var pretrained = ModelSourceOptions.LoadWeights(modelName, weightsName, backbone ? train.Classes.Count : null);
+        bool keepHead = !backbone && pretrained.Model.NumClasses == train.Classes.Count;
+        if (!keepHead && !backbone)
         {
             pretrained.Dispose();
-            torch.manual_seed(seed);   // the new head's initial weights
+            torch.manual_seed(seed);
             pretrained = ModelSourceOptions.LoadWeights(modelName, weightsName, train.Classes.Count);
         }
         Console.WriteLine(keepHead
             ? $"Classifier: the weights' own ({train.Classes.Count} outputs, one per class of the data)"
-            : $"Classifier: new, for the data's {train.Classes.Count} classes (the weights have another count)");
+            : $"Classifier: new, for the data's {train.Classes.Count} classes (the weights have {(backbone ? "none" : "another count")})");
         var model = pretrained.Model;
         string architecture = pretrained.Entry.Architecture;
         bool described = pretrained.Published || File.Exists(weightsName) && WeightsSidecar.Read(weightsName) is not null;

@@ -23,6 +23,10 @@ public static class SharedOptions
     public static Option<int?> InputSize(string defaultIs)
         => CliOptions.OptionalInt("--input-size", $"square input side (default: {defaultIs}); each model has its own minimum", MinInputSize);
 
+    /// <summary><c>--train-per-class</c> of train, finetune and handoff (<see cref="Data.DataSetup.LoadForTraining"/>).</summary>
+    public static Option<int> TrainPerClass()
+        => CliOptions.Int("--train-per-class", 0, "use only this many training images per class, chosen by --seed (0: all)", 0);
+
     /// <summary><c>--workers</c>: threads that decode and augment images while the model trains.</summary>
     public static Option<int> Workers(int fallback) => CliOptions.Int("--workers", fallback, "data-loading threads", 1);
 }

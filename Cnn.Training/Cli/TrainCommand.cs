@@ -46,7 +46,7 @@ public static class TrainCommand
         public readonly Option<int?> InputSize = SharedOptions.InputSize("the model's");
         public readonly Option<bool> Augment = CliOptions.Flag("--augment", "random crops (and flips for colour images) while training");
         public readonly Option<double> ValFraction = CliOptions.Double("--val-fraction", 0.2, "share of an image folder held out for validation", 0);
-        public readonly Option<int> TrainPerClass = CliOptions.Int("--train-per-class", 0, "use only this many training images per class (0: all)", 0);
+        public readonly Option<int> TrainPerClass = SharedOptions.TrainPerClass();
         public readonly Option<BadDataPolicy> BadData = CliOptions.Choice("--bad-data", BadDataPolicy.Fail, "what to do with unreadable images");
         public readonly Option<string[]> ModelOptions = CliOptions.Repeatable("--opt", "model option key=value, e.g. --opt width=0.5", "key=value");
         public readonly Option<string> Out = SharedOptions.RunsFolder();
@@ -149,10 +149,8 @@ public static class TrainCommand
         var (device, seed) = o.Runtime.Apply(parse);
         config = config with { Device = device.ToString() };
 
-        var (trainSet, testSet, source) = DataSetup.Load(data, parse.GetValue(o.ValFraction), seed, parse.GetValue(o.BadData));
-        var split = DataSplit.Of(data, parse.GetValue(o.ValFraction), seed, trainSet, testSet);
-        int perClass = parse.GetValue(o.TrainPerClass);
-        if (perClass > 0) trainSet = Datasets.Subset(trainSet, perClass, seed);
+        var (trainSet, testSet, source, split) = DataSetup.LoadForTraining(data, parse.GetValue(o.ValFraction), seed, parse.GetValue(o.BadData),
+                                                                           parse.GetValue(o.TrainPerClass));
         var options = ModelOptions.Parse(recipe.ModelOptions.Where(r => !userOptions.Any(u => Key(u) == Key(r))).Concat(userOptions));
         var model = ModelRegistry.Create(modelName, trainSet.Classes.Count, options);
         int size = model.Input.RequireSide(parse.GetValue(o.InputSize) ?? recipe.InputSize ?? model.Input.Height, modelName);

@@ -35,6 +35,21 @@ public static class DataSetup
     }
 
     /// <summary>
+    /// The images a run trains on, as train, finetune and handoff choose them: <see cref="Load"/>, the split of all of
+    /// it (what a checkpoint records), then, when <paramref name="perClass"/> is above 0, only that many training images
+    /// of every class (<see cref="Datasets.Subset"/>, seeded by <paramref name="seed"/>). One place, so that a handoff
+    /// of the same data, seed and count trains on exactly the images finetune did.
+    /// </summary>
+    public static (IImageDataset Train, IImageDataset Test, string Source, DataSplit Split) LoadForTraining(
+        string data, double validation, int seed, BadDataPolicy policy, int perClass)
+    {
+        var (train, test, source) = Load(data, validation, seed, policy);
+        var split = DataSplit.Of(data, validation, seed, train, test);
+        if (perClass > 0) train = Datasets.Subset(train, perClass, seed);
+        return (train, test, source, split);
+    }
+
+    /// <summary>
     /// The images <c>eval</c> scores: the test set of IDX or CIFAR-10 data; for an image folder, the held-out part of
     /// the split recorded in the checkpoint when it is the folder the model trained on (<paramref name="trainedOn"/>),
     /// and every image otherwise. The source line says which.

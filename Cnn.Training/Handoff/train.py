@@ -296,6 +296,7 @@ def main():
         ddp = DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None)
         optimizer = torch.optim.Adam(groups)
         for _ in range(epochs):
+            epoch_started = time.time()
             sampler.set_epoch(epoch_number)
             set_training_mode(model, True, keep_all)
             loss_sum, correct, count = 0.0, 0, 0
@@ -322,7 +323,8 @@ def main():
                     break
             epoch_number += 1
             row = {"epoch": epoch_number, "stage": stage, "steps": step,
-                   "train_loss": loss_sum / max(count, 1), "train_acc": correct / max(count, 1)}
+                   "train_loss": loss_sum / max(count, 1), "train_acc": correct / max(count, 1),
+                   "train_seconds": time.time() - epoch_started}
             row.update({"val_" + k: v for k, v in evaluate(model, eval_loader, device, world).items()})
             history.append(row)
             if rank == 0:
@@ -332,7 +334,9 @@ def main():
             if stop:
                 break
 
-    final = evaluate(model, eval_loader, device, world)
+    # The last epoch was scored after its last step (also when --steps stopped it early): no need to score it twice.
+    final = ({k[len("val_"):]: v for k, v in history[-1].items() if k.startswith("val_")} if history
+             else evaluate(model, eval_loader, device, world))
     ranks = None
     if args.log_samples:
         ranks = [None] * world
