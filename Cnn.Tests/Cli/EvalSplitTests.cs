@@ -1,3 +1,5 @@
+using Cnn.Transfer;
+using Cnn.Transfer.Catalog;
 using System.Globalization;
 using Cnn.Onnx;
 using Cnn.Training.Data;
@@ -32,7 +34,7 @@ public sealed class EvalSplitTests
         // Defaults of eval: seed 42. Before the split was recorded, eval re-split with 0.2 and its own seed.
         var eval = Run("eval", "--checkpoint", Path.Combine(run, "last.ckpt"), "--data", images);
         Assert.AreEqual(0, eval.Code, eval.Output + eval.Error);
-        StringAssert.Contains(eval.Output, "the 30% held out in training (split seed 7, from the checkpoint)");
+        StringAssert.Contains(eval.Output, "the 30% held out in training (split seed 7, recorded with the model)");
         StringAssert.Contains(eval.Output, ": 30 images,");
         StringAssert.Contains(eval.Output, $"top-1 {100 * validated:F2}%", "the same images give the same accuracy as training's last validation");
 
@@ -43,13 +45,49 @@ public sealed class EvalSplitTests
     }
 
     [TestMethod]
+    public void FineTunedWeightsAloneAreEvaluatedOnTheirHeldOutImagesAsTheirCheckpointIs()
+    {
+        using var folder = new TempFolder("eval-split-weights");
+        string digits = folder.File("digits");
+        Assert.AreEqual(0, Run("export-images", "--data", "mnist", "--per-class", "10", "--out", digits).Code);
+        string images = Path.Combine(digits, "train");   // 100 images, 10 per class; finetune holds out 20%
+        using (var lenet = Cnn.Zoo.ModelRegistry.Create("lenet5", 10)) Weights.Save(lenet, folder.File("lenet5.pt"));
+        var tuned = Run("finetune", "--model", "lenet5", "--weights", folder.File("lenet5.pt"), "--data", images, "--input-size", "32",
+                        "--epochs", "1", "--unfreeze-epochs", "0", "--train-per-class", "5", "--seed", "3", "--workers", "1",
+                        "--out", folder.File("runs"));
+        Assert.AreEqual(0, tuned.Code, tuned.Output + tuned.Error);
+        string run = Directory.GetDirectories(folder.File("runs")).Single();
+
+        var fromCheckpoint = Run("eval", "--checkpoint", Path.Combine(run, "final.ckpt"), "--data", images);
+        var fromWeights = Run("eval", "--weights", Path.Combine(run, "model.pt"), "--data", images);
+        Assert.AreEqual(0, fromWeights.Code, fromWeights.Output + fromWeights.Error);
+        StringAssert.Contains(fromWeights.Output, "the 20% held out in training (split seed 3");
+        StringAssert.Contains(fromWeights.Output, ": 20 images,", "model.json records the split: the 80 training images are not scored");
+        static string Scores(string output) => output[output.IndexOf(": 20 images,", StringComparison.Ordinal)..].Split('\n')[0];
+        Assert.AreEqual(Scores(fromCheckpoint.Output), Scores(fromWeights.Output));
+        Assert.AreEqual(5, WeightsSidecar.Read(Path.Combine(run, "model.pt"))!.Split!.TrainPerClass);
+    }
+
+    [TestMethod]
+    public void TheRecordedSplitKeepsTheRunsFewTrainingImagesPerClass()
+    {
+        var (train, _, _, split) = DataSetup.LoadForTraining("mnist", 0.2, 5, BadDataPolicy.Fail, perClass: 3);
+        Assert.AreEqual(30, train.Count);
+        var (again, heldOut, source) = DataSetup.LoadAsRecorded(split, BadDataPolicy.Fail);
+        CollectionAssert.AreEqual(Enumerable.Range(0, 30).Select(train.Describe).ToList(), Enumerable.Range(0, again.Count).Select(again.Describe).ToList(),
+                                  "handoff --checkpoint lists the images the run trained on, not the whole training set");
+        Assert.AreEqual(2000, heldOut.Count);
+        StringAssert.Contains(source, "3 training images per class kept");
+    }
+
+    [TestMethod]
     public void TheEvaluatedImagesAreExactlyTheImagesTrainingHeldOut()
     {
         using var folder = new TempFolder("eval-disjoint");
         var (mnist, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
         DatasetExport.ToImageFolder(mnist, folder.Path, perClass: 10);
         var (train, heldOut, _) = DataSetup.Load(folder.Path, 0.3, 7, BadDataPolicy.Fail);
-        var split = DataSplit.Of(folder.Path, 0.3, 7, train, heldOut);
+        var split = DataSplits.Of(folder.Path, 0.3, 7, train, heldOut);
 
         var (evaluated, _) = DataSetup.LoadForEvaluation(folder.Path, split, BadDataPolicy.Fail);
 

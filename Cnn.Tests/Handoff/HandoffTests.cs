@@ -191,7 +191,8 @@ public sealed class HandoffTests
         Assert.IsTrue(File.Exists(Path.Combine(result, "model.json")), "the sidecar travels with the result");
         var eval = Run("eval", "--model", "lenet5", "--weights", Path.Combine(result, HandoffFolder.Weights), "--data", images);
         Assert.AreEqual(0, eval.Code, eval.Output + eval.Error);
-        StringAssert.Contains(eval.Output, ": 100 images,");
+        StringAssert.Contains(eval.Output, "held out in training (split seed 7, recorded with the model): 30 images,",
+                              "the result's model.json carries the split: PyTorch's training images are not scored");
     }
 
     [TestMethod]

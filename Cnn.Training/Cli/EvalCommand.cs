@@ -27,10 +27,10 @@ public static class EvalCommand
         {
             var (path, _, _) = weightsSource.Read(parse, "eval");
             var (device, seed) = runtime.Apply(parse);
-            // A checkpoint says which data it trained on and how it was split: eval scores exactly the held-out part.
-            var split = path is null ? null : Checkpoint.ReadInfo(path).Split;
-            var (test, source) = DataSetup.LoadForEvaluation(parse.GetValue(data)!, split, BadDataPolicy.Skip);
             using var ready = weightsSource.Load(parse, "eval", device);
+            // A checkpoint (or a weights file's model.json) says which data it trained on and how it was split: eval
+            // scores exactly the held-out part.
+            var (test, source) = DataSetup.LoadForEvaluation(parse.GetValue(data)!, ready.Split, BadDataPolicy.Skip);
             var trained = ready.Model;
             if (ready.ClassesFromData && ready.Classes is { } known && !test.Classes.SequenceEqual(known))
                 throw new InvalidDataException(

@@ -153,7 +153,7 @@ public static class FinetuneCommand
         }
         Weights.Save(model, run.File("model.pt"));
         Weights.Save(model, run.File("model.safetensors"));
-        new WeightsSidecar(info.Model, info.ModelOptions, info.Classes, preprocessing).Write(run.File("model.pt"));
+        new WeightsSidecar(info.Model, info.ModelOptions, info.Classes, preprocessing, info.Split).Write(run.File("model.pt"));
         Checkpoint.Save(run.File("final.ckpt"), model, null, info with { Epoch = epochs + unfreezeEpochs, Training = lastStage });
         Reports.WriteFinal(run, model, info, result.LastValidation, trainLoader, result, testLoader);
         Console.WriteLine($"Saved {run.File("final.ckpt")} (cnnzoo eval/predict) and model.pt / model.safetensors (PyTorch load_state_dict, strict; model.json says what they are)");

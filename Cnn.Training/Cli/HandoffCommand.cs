@@ -1,3 +1,4 @@
+using Cnn.Transfer;
 using System.CommandLine;
 using Cnn.Training.Data;
 using Cnn.Training.Handoff;
@@ -78,7 +79,7 @@ public static class HandoffCommand
         else
         {
             (train, heldOut, _) = DataSetup.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
-            split = DataSplit.Of(data, recipe.HeldOut, seed, train, heldOut);
+            split = DataSplits.Of(data, recipe.HeldOut, seed, train, heldOut);
             if (!train.Classes.SequenceEqual(info.Classes))
                 throw new InvalidDataException(
                     $"--data {data} has the classes [{string.Join(", ", train.Classes)}] but {path} was trained on " +

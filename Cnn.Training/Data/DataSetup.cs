@@ -1,3 +1,4 @@
+using Cnn.Transfer;
 using Cnn.Zoo;
 using Cnn.Zoo.Models;
 
@@ -44,9 +45,8 @@ public static class DataSetup
         string data, double validation, int seed, BadDataPolicy policy, int perClass)
     {
         var (train, test, source) = Load(data, validation, seed, policy);
-        var split = DataSplit.Of(data, validation, seed, train, test);
-        if (perClass > 0) train = Datasets.Subset(train, perClass, seed);
-        return (train, test, source, split);
+        var split = DataSplits.Of(data, validation, seed, train, test) with { TrainPerClass = Math.Max(0, perClass) };
+        return (Kept(train, split), test, source, split);
     }
 
     /// <summary>
@@ -64,7 +64,7 @@ public static class DataSetup
         {
             var (_, heldOut) = SplitAsRecorded(all, folder, trainedOn);
             return (heldOut, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"{described}: the {100 * trainedOn.ValidationFraction:0.#}% held out in training (split seed {trainedOn.Seed}, from the checkpoint)"));
+                $"{described}: the {100 * trainedOn.ValidationFraction:0.#}% held out in training (split seed {trainedOn.Seed}, recorded with the model)"));
         }
         return (all, trainedOn is null
             ? $"{described}: every image (no recorded split says which images the model trained on; if it trained on this folder, those are scored too)"
@@ -80,12 +80,18 @@ public static class DataSetup
     {
         ArgumentNullException.ThrowIfNull(split);
         var (folder, sets, source) = Open(split.Data);
-        if (sets is var (train, test)) return (train, test, source);
+        string kept = split.TrainPerClass > 0 ? $"; {split.TrainPerClass} training images per class kept" : "";
+        if (sets is var (train, test)) return (Kept(train, split), test, source + kept);
         var all = Datasets.ImageFolder(folder, policy);
         var (trained, heldOut) = SplitAsRecorded(all, folder, split);
-        return (trained, heldOut, string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, the {100 * split.ValidationFraction:0.#}% held out in training (split seed {split.Seed}){LeftOut(all, folder)})"));
+        return (Kept(trained, split), heldOut, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"image folder {folder} ({all.Count} images, {all.Classes.Count} classes, the {100 * split.ValidationFraction:0.#}% held out in training (split seed {split.Seed}){LeftOut(all, folder)}){kept}"));
     }
+
+    /// <summary>The training images a run kept: <paramref name="split"/>'s <see cref="DataSplit.TrainPerClass"/> per
+    /// class, chosen by its seed, or all of them.</summary>
+    static IImageDataset Kept(IImageDataset train, DataSplit split)
+        => split.TrainPerClass > 0 ? Datasets.Subset(train, split.TrainPerClass, split.Seed) : train;
 
     /// <summary>Whether <paramref name="data"/> is an image folder (its samples are files), not IDX or CIFAR-10 data
     /// (images packed in a few large files).</summary>
@@ -94,7 +100,7 @@ public static class DataSetup
     static (IImageDataset Train, IImageDataset HeldOut) SplitAsRecorded(ImageFolderDataset all, string folder, DataSplit split)
     {
         var (trained, heldOut) = Datasets.Split(all, split.ValidationFraction, split.Seed);
-        if (split.Files is string then && DataSplit.Fingerprint(trained, heldOut) is var now && now != then)
+        if (split.Files is string then && DataSplits.Fingerprint(trained, heldOut) is var now && now != then)
             throw new InvalidDataException(
                 $"{folder}: its images changed since the checkpoint was trained on it ({then}; now {now}), so the same " +
                 "split would hold out other images, some of them ones the model trained on. Use a folder of " +

@@ -47,7 +47,7 @@ public static class HandoffFolder
 
         string weights = Path.Combine(folder, Weights);
         Cnn.Transfer.Weights.Save(run.Model, weights);
-        new WeightsSidecar(run.Architecture, run.ModelOptions, run.Classes, run.Preprocessing).Write(weights);
+        new WeightsSidecar(run.Architecture, run.ModelOptions, run.Classes, run.Preprocessing, run.Split).Write(weights);
 
         var (root, train, heldOut, images) = Lists(run, folder);
         AtomicFile.WriteAllText(Path.Combine(folder, TrainList), train);

@@ -1,3 +1,4 @@
+using Cnn.Transfer;
 using Cnn.Training.Data;
 using Cnn.Zoo;
 using Cnn.Zoo.Models;

@@ -1,3 +1,4 @@
+using Cnn.Transfer;
 using System.Text.Json.Serialization;
 
 namespace Cnn.Training.Training;
@@ -57,5 +58,5 @@ public sealed record CheckpointInfo
     public TrainConfig? Training { get; init; }
 
     /// <summary>The data trained on and its train/held-out split; null in checkpoints written before it was recorded.</summary>
-    public Data.DataSplit? Split { get; init; }
+    public Cnn.Transfer.DataSplit? Split { get; init; }
 }

@@ -1,4 +1,5 @@
 using Cnn.Training.Data;
+using Cnn.Transfer;
 using Cnn.Transfer.Catalog;
 using Cnn.Zoo;
 using Cnn.Zoo.Models;
@@ -16,9 +17,10 @@ namespace Cnn.Training.Training;
 public sealed class ReadyModel : IDisposable
 {
     ReadyModel(ZooModel model, Preprocessing preprocessing, IReadOnlyList<string>? classes, string source, string architecture,
-               IReadOnlyDictionary<string, string> modelOptions, CheckpointInfo? checkpoint, bool classesFromData)
+               IReadOnlyDictionary<string, string> modelOptions, CheckpointInfo? checkpoint, bool classesFromData, DataSplit? split = null)
     {
         ClassesFromData = classesFromData;
+        this.split = split;
         Model = model;
         Preprocessing = preprocessing;
         Classes = classes;
@@ -51,8 +53,14 @@ public sealed class ReadyModel : IDisposable
     /// <summary>The registry options it was built with.</summary>
     public IReadOnlyDictionary<string, string> ModelOptions { get; }
 
-    /// <summary>What the checkpoint records (its split, above all); null for weights.</summary>
+    /// <summary>What the checkpoint records; null for weights.</summary>
     public CheckpointInfo? Checkpoint { get; }
+
+    /// <summary>The data the model trained on and its held-out part (the checkpoint's, or a weights file's sidecar);
+    /// null when unknown.</summary>
+    public DataSplit? Split => Checkpoint?.Split ?? split;
+
+    readonly DataSplit? split;
 
     /// <summary>Rebuilds the model a checkpoint was trained as, loads its weights, and puts it in eval mode on <paramref name="device"/>.</summary>
     public static ReadyModel FromCheckpoint(string path, Device device)
@@ -76,7 +84,7 @@ public sealed class ReadyModel : IDisposable
         pretrained.Model.eval();
         return new ReadyModel(pretrained.Model, pretrained.Preprocessing, pretrained.Categories,
                               $"{pretrained.Entry} ({pretrained.Location})", pretrained.Entry.Architecture, pretrained.Entry.Options, null,
-                              classesFromData: !pretrained.Published && pretrained.Categories is not null);
+                              classesFromData: !pretrained.Published && pretrained.Categories is not null, pretrained.Sidecar?.Split);
     }
 
     /// <summary>The evaluation transform for samples of <paramref name="geometry"/>.</summary>
@@ -85,7 +93,7 @@ public sealed class ReadyModel : IDisposable
 
     /// <summary>What a weights file of this model needs beside it to be used alone (<see cref="WeightsSidecar"/>).</summary>
     public WeightsSidecar Sidecar()
-        => new(Architecture, ModelOptions, Classes ?? [], Preprocessing);
+        => new(Architecture, ModelOptions, Classes ?? [], Preprocessing, Split);
 
     public void Dispose() => Model.Dispose();
 }

@@ -46,6 +46,10 @@ public sealed class PretrainedModel : IDisposable
     /// <summary>The file the weights were read from.</summary>
     public string Location { get; }
 
+    /// <summary>The description a weights file carried beside it (<see cref="WeightsSidecar"/>); null for published
+    /// weights and bare files.</summary>
+    public WeightsSidecar? Sidecar { get; internal set; }
+
     /// <summary>How images must be prepared for these weights.</summary>
     public Preprocessing Preprocessing { get; }
 

@@ -143,7 +143,9 @@ public sealed class WeightsCatalog
             Source = new LocalWeightsFile(weights),
             Description = sidecar is null ? "a weights file" : $"a weights file described by {WeightsSidecar.PathFor(weights)}",
         };
-        return Build(file, weights, numClasses, options, cache, log, progress, defaultPreprocessing: sidecar is null);
+        var built = Build(file, weights, numClasses, options, cache, log, progress, defaultPreprocessing: sidecar is null);
+        built.Sidecar = sidecar;
+        return built;
     }
 
     /// <summary>What <see cref="Load"/> will read, said before it reads it: the entry, and the cached file or the

@@ -15,8 +15,10 @@ namespace Cnn.Transfer.Catalog;
 /// <param name="ModelOptions">Registry options of the build (<c>layers=2,2,2,3</c>).</param>
 /// <param name="Classes">Output class names in index order.</param>
 /// <param name="Preprocessing">How an image is prepared for the model.</param>
+/// <param name="Split">The data the weights were trained on and its held-out part, so <c>eval --weights</c> on that
+/// folder scores only images the model never trained on; null when unknown.</param>
 public sealed record WeightsSidecar(string Model, IReadOnlyDictionary<string, string> ModelOptions, IReadOnlyList<string> Classes,
-                                    Preprocessing Preprocessing)
+                                    Preprocessing Preprocessing, DataSplit? Split = null)
 {
     static readonly JsonSerializerOptions Json = new()
     {
