@@ -23,6 +23,9 @@ public sealed class OneDnnGuardTests
         Assert.AreEqual(OneDnnSetting.Default, OneDnnGuard.Decide("default", cacheTopology: false, userCap: null).Setting);
         Assert.AreEqual(OneDnnSetting.CappedToAvx, OneDnnGuard.Decide("AVX", cacheTopology: true, userCap: null).Setting);
         Assert.AreEqual(OneDnnSetting.Off, OneDnnGuard.Decide(" off ", cacheTopology: true, userCap: null).Setting);
+        var (overUsers, said) = OneDnnGuard.Decide("avx", cacheTopology: false, userCap: "AVX2");
+        Assert.AreEqual(OneDnnSetting.Default, overUsers, "CNNZOO_ONEDNN=avx does not overwrite the user's own cap");
+        StringAssert.Contains(said, "AVX2) is kept");
         var (kept, message) = OneDnnGuard.Decide("sometimes", cacheTopology: false, userCap: null);
         Assert.AreEqual(OneDnnSetting.Default, kept);
         StringAssert.Contains(message, "expected default, avx or off; found 'sometimes'");

@@ -48,7 +48,9 @@ public static class OneDnnGuard
         {
             OneDnnSetting.CappedToAvx when CapToAvx() => (OneDnnSetting.CappedToAvx, $"oneDNN held to its AVX kernels: {why}"),
             OneDnnSetting.CappedToAvx or OneDnnSetting.Off when TurnOff() => (OneDnnSetting.Off, $"oneDNN off, convolutions on libtorch's slower reference path: {why}"),
-            OneDnnSetting.CappedToAvx or OneDnnSetting.Off => (OneDnnSetting.Default, null),   // neither control reachable: keep the defaults
+            // Neither control reachable: the defaults stay, and the user who asked for a change is told so.
+            OneDnnSetting.CappedToAvx or OneDnnSetting.Off => (OneDnnSetting.Default,
+                $"oneDNN left at libtorch's defaults: neither ONEDNN_MAX_CPU_ISA could be set nor libtorch's setUserEnabledMkldnn found, though {why}"),
             _ => (OneDnnSetting.Default, why),
         };
     }
@@ -68,6 +70,8 @@ public static class OneDnnGuard
             requested = "avx";
             why = "this CPU's CPUID describes no caches, and oneDNN's faster kernels compute wrong results without them";
         }
+        if (requested == "avx" && userCap is not null)
+            return (OneDnnSetting.Default, $"{why} asks for AVX, but the cap you set (ONEDNN_MAX_CPU_ISA or DNNL_MAX_CPU_ISA = {userCap}) is kept");
         return requested switch
         {
             "default" => (OneDnnSetting.Default, null),
