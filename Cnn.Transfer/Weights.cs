@@ -174,8 +174,8 @@ public static class Weights
             .ToList();
         AtomicFile.Write(path, stream =>
         {
-            if (format == WeightFormat.PyTorch) WeightFiles.WritePyTorch(stream, tensors);
-            else WeightFiles.WriteSafetensors(stream, tensors);
+            if (format == WeightFormat.PyTorch) PyTorchWeightFile.Write(stream, tensors);
+            else SafetensorsWeightFile.Write(stream, tensors);
         }, createDirectory: false);   // a missing folder is more likely a typo than a wish
     }
 }
