@@ -1,4 +1,5 @@
 using Cnn.Zoo;
+using SkiaSharp;
 using Cnn.Training.Data;
 using Cnn.Zoo.IO;
 using Cnn.Zoo.Analysis;
@@ -8,9 +9,9 @@ using static TorchSharp.torch;
 namespace Cnn.Training.Reporting;
 
 /// <summary>
-/// The <c>explain</c> verb's work: for each image file, the image as the model sees it, its Grad-CAM, and beside it
-/// in the output folder <c>&lt;name&gt;.gradcam.png</c> (<see cref="GradCamPictures.Explanation"/>) and
-/// <c>&lt;name&gt;.gradcam.csv</c> (the raw map, <see cref="GradCamPictures.Csv"/>).
+/// Grad-CAM on real images, drawn by <see cref="GradCamPictures"/>: the <c>explain</c> verb's work (for each image
+/// file, <c>&lt;name&gt;.gradcam.png</c> and the raw map <c>&lt;name&gt;.gradcam.csv</c>) and the run folder's grid of
+/// held-out images.
 /// </summary>
 public static class Explainer
 {
@@ -61,6 +62,48 @@ public static class Explainer
         using var batch = tensor(input.Pixels, [1, input.Channels, input.Height, input.Width]);
         var map = GradCam.Compute(model, batch, settings.TargetClass, settings.Layer)[0];
         return (GradCamPictures.Denormalise(input, settings.Preprocessing), map);
+    }
+
+    /// <summary>
+    /// The run folder's grid: up to <paramref name="count"/> held-out images taken class by class in turn (the first
+    /// of each class, then the second, ...), each explained for its predicted class at the convolutional body.
+    /// </summary>
+    public static SKBitmap HeldOutGrid(ZooModel model, IImageDataset heldOut, ITransform transform, Preprocessing preprocessing,
+                                       int count = 16)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(heldOut);
+        var byClass = Enumerable.Range(0, heldOut.Count).GroupBy(heldOut.LabelOf).OrderBy(g => g.Key)
+            .Select(g => g.ToList()).ToList();
+        var candidates = Enumerable.Range(0, heldOut.Count).SelectMany(rank => byClass.Where(c => rank < c.Count).Select(c => c[rank]));
+        var picked = new List<(int Index, ImageData Input)>();
+        foreach (int index in candidates)
+        {
+            if (picked.Count == count) break;
+            try
+            {
+                picked.Add((index, transform.Apply(heldOut.Load(index), new Random(0))));
+            }
+            catch (BadSampleException)
+            {
+                // An unreadable held-out file was already reported (or skipped) by the run; the next one stands in.
+            }
+        }
+        if (picked.Count == 0) throw new InvalidChoiceException("no readable held-out image to explain");
+        var items = new List<(ImageData, GradCamMap, int)>();
+        // A few images per pass: the backward pass keeps every activation of a trainable model.
+        foreach (var chunk in picked.Chunk(4))
+        {
+            var first = chunk[0].Input;
+            var batch = new float[chunk.Length * first.Pixels.Length];
+            for (int n = 0; n < chunk.Length; n++) chunk[n].Input.Pixels.CopyTo(batch, n * first.Pixels.Length);
+            using var images = tensor(batch, [chunk.Length, first.Channels, first.Height, first.Width]);
+            var maps = GradCam.Compute(model, images);
+            for (int n = 0; n < chunk.Length; n++)
+                items.Add((GradCamPictures.Denormalise(chunk[n].Input, preprocessing), maps[n], heldOut.LabelOf(chunk[n].Index)));
+        }
+        int correct = items.Count(item => item.Item2.Predicted == item.Item3);
+        return GradCamPictures.Grid(items, heldOut.Classes, $"{model.GetName()}: where it looks on {items.Count} held-out images ({correct} right)");
     }
 
     static string OutputName(string image) => Path.GetFileNameWithoutExtension(image);

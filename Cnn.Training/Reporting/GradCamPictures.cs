@@ -166,48 +166,6 @@ public static class GradCamPictures
         return bitmap;
     }
 
-    /// <summary>
-    /// The run folder's grid: up to <paramref name="count"/> held-out images taken class by class in turn (the first
-    /// of each class, then the second, ...), each explained for its predicted class at the convolutional body.
-    /// </summary>
-    public static SKBitmap HeldOutGrid(ZooModel model, IImageDataset heldOut, ITransform transform, Preprocessing preprocessing,
-                                       int count = 16)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentNullException.ThrowIfNull(heldOut);
-        var byClass = Enumerable.Range(0, heldOut.Count).GroupBy(heldOut.LabelOf).OrderBy(g => g.Key)
-            .Select(g => g.ToList()).ToList();
-        var candidates = Enumerable.Range(0, heldOut.Count).SelectMany(rank => byClass.Where(c => rank < c.Count).Select(c => c[rank]));
-        var picked = new List<(int Index, ImageData Input)>();
-        foreach (int index in candidates)
-        {
-            if (picked.Count == count) break;
-            try
-            {
-                picked.Add((index, transform.Apply(heldOut.Load(index), new Random(0))));
-            }
-            catch (BadSampleException)
-            {
-                // An unreadable held-out file was already reported (or skipped) by the run; the next one stands in.
-            }
-        }
-        if (picked.Count == 0) throw new InvalidChoiceException("no readable held-out image to explain");
-        var items = new List<(ImageData, GradCamMap, int)>();
-        // A few images per pass: the backward pass keeps every activation of a trainable model.
-        foreach (var chunk in picked.Chunk(4))
-        {
-            var first = chunk[0].Input;
-            var batch = new float[chunk.Length * first.Pixels.Length];
-            for (int n = 0; n < chunk.Length; n++) chunk[n].Input.Pixels.CopyTo(batch, n * first.Pixels.Length);
-            using var images = tensor(batch, [chunk.Length, first.Channels, first.Height, first.Width]);
-            var maps = GradCam.Compute(model, images);
-            for (int n = 0; n < chunk.Length; n++)
-                items.Add((Denormalise(chunk[n].Input, preprocessing), maps[n], heldOut.LabelOf(chunk[n].Index)));
-        }
-        int correct = items.Count(item => item.Item2.Predicted == item.Item3);
-        return Grid(items, heldOut.Classes, $"{model.GetName()}: where it looks on {items.Count} held-out images ({correct} right)");
-    }
-
     /// <summary>Panel size for a longer side of <paramref name="target"/> pixels, keeping the image's aspect ratio.</summary>
     static (int Width, int Height) PanelSize(ImageData image, int target)
     {

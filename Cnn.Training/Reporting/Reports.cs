@@ -30,7 +30,7 @@ public static class Reports
         Plots.WriteAll(run, model, info, final, trainLoader);
         if (heldOut is not null && heldOut.Dataset.Count > 0)
             PngFile.Save(run.File("gradcam.png"),
-                                    GradCamPictures.HeldOutGrid(model, heldOut.Dataset, heldOut.Transform, info.EvalPreprocessing()));
+                                    Explainer.HeldOutGrid(model, heldOut.Dataset, heldOut.Transform, info.EvalPreprocessing()));
     }
 
     static string ConfusionCsv(long[,] confusion, IReadOnlyList<string> classes)
