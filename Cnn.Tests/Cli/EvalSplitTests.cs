@@ -71,9 +71,9 @@ public sealed class EvalSplitTests
     [TestMethod]
     public void TheRecordedSplitKeepsTheRunsFewTrainingImagesPerClass()
     {
-        var (train, _, _, split) = DataSetup.LoadForTraining("mnist", 0.2, 5, BadDataPolicy.Fail, perClass: 3);
+        var (train, _, _, split) = DataSources.LoadForTraining("mnist", 0.2, 5, BadDataPolicy.Fail, perClass: 3);
         Assert.AreEqual(30, train.Count);
-        var (again, heldOut, source) = DataSetup.LoadAsRecorded(split, BadDataPolicy.Fail);
+        var (again, heldOut, source) = DataSources.LoadAsRecorded(split, BadDataPolicy.Fail);
         CollectionAssert.AreEqual(Enumerable.Range(0, 30).Select(train.Describe).ToList(), Enumerable.Range(0, again.Count).Select(again.Describe).ToList(),
                                   "handoff --checkpoint lists the images the run trained on, not the whole training set");
         Assert.AreEqual(2000, heldOut.Count);
@@ -86,10 +86,10 @@ public sealed class EvalSplitTests
         using var folder = new TempFolder("eval-disjoint");
         var (mnist, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
         DatasetExport.ToImageFolder(mnist, folder.Path, perClass: 10);
-        var (train, heldOut, _) = DataSetup.Load(folder.Path, 0.3, 7, BadDataPolicy.Fail);
+        var (train, heldOut, _) = DataSources.Load(folder.Path, 0.3, 7, BadDataPolicy.Fail);
         var split = DataSplits.Of(folder.Path, 0.3, 7, train, heldOut);
 
-        var (evaluated, _) = DataSetup.LoadForEvaluation(folder.Path, split, BadDataPolicy.Fail);
+        var (evaluated, _) = DataSources.LoadForEvaluation(folder.Path, split, BadDataPolicy.Fail);
 
         static HashSet<string> Files(IImageDataset data) => [.. Enumerable.Range(0, data.Count).Select(data.Describe)];
         var trainFiles = Files(train);
@@ -101,7 +101,7 @@ public sealed class EvalSplitTests
 
         // Images added after training would move the split: eval refuses rather than score training images.
         File.Copy(train.Describe(0), Path.Combine(Path.GetDirectoryName(train.Describe(0))!, "added.png"));
-        var changed = Assert.ThrowsExactly<InvalidDataException>(() => DataSetup.LoadForEvaluation(folder.Path, split, BadDataPolicy.Fail));
+        var changed = Assert.ThrowsExactly<InvalidDataException>(() => DataSources.LoadForEvaluation(folder.Path, split, BadDataPolicy.Fail));
         StringAssert.Contains(changed.Message, "its images changed since the checkpoint was trained on it (100 samples");
         StringAssert.Contains(changed.Message, "now 101 samples");
     }

@@ -115,7 +115,7 @@ public sealed class ImageFolderScanTests
 
         foreach (string saved in new[] { "grey", "rgb" })
         {
-            var folder = Datasets.ImageFolder(temp.File(saved));   // decoded as RGB, as DataSetup.Load does
+            var folder = Datasets.ImageFolder(temp.File(saved));   // decoded as RGB, as DataSources.Load does
             Assert.AreEqual(digits.Count, folder.Count);
             Assert.AreEqual(new SampleGeometry(3, 28, 28), folder.Geometry);
             var (_, eval) = DataSetup.Pipeline(folder.Geometry, lenet, new Preprocessing(32, 32, [0.0], [1.0]) { PadSmallSquares = true }, augment: false);

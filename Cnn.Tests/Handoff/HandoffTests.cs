@@ -64,7 +64,7 @@ public sealed class HandoffTests
         string handoff = Handoff("contents");
 
         // The held-out list is what eval scores for this checkpoint; the training list is the rest of the folder.
-        var (evaluated, _) = DataSetup.LoadForEvaluation(images, Checkpoint.ReadInfo(checkpoint).Split, BadDataPolicy.Fail);
+        var (evaluated, _) = DataSources.LoadForEvaluation(images, Checkpoint.ReadInfo(checkpoint).Split, BadDataPolicy.Fail);
         var heldOut = List(handoff, HandoffFolder.HeldOutList);
         var train = List(handoff, HandoffFolder.TrainList);
         CollectionAssert.AreEquivalent(Enumerable.Range(0, evaluated.Count).Select(i => (evaluated.Describe(i), evaluated.LabelOf(i))).ToList(), heldOut);

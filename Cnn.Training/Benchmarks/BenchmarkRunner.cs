@@ -246,7 +246,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
     void Loaders()
     {
         int workers = Math.Max(1, settings.Threads);
-        var (train, test, _) = DataSetup.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
+        var (train, test, _) = DataSources.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
         InputSpec lenet;
         using (var model = ModelRegistry.Create("lenet5", 10)) lenet = model.Input;
         var results = new List<(string Name, double Rate)>
@@ -255,7 +255,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
              LoaderRate(DataSetup.Loaders("mnist", train, test, lenet, lenet.Height, augment: true, 64, workers, 0).Train)),
         };
 
-        var (fashion, _, _) = DataSetup.Load("fashion-mnist", 0.2, 0, BadDataPolicy.Fail);
+        var (fashion, _, _) = DataSources.Load("fashion-mnist", 0.2, 0, BadDataPolicy.Fail);
         string folder = Path.Combine(Path.GetTempPath(), $"cnnzoo-bench-{Environment.ProcessId}");
         try
         {
@@ -296,7 +296,7 @@ public sealed class BenchmarkRunner(BenchSettings settings, Action<string> log)
     /// <summary>LeNet-5 trained by the real <see cref="Trainer"/> on the shipped MNIST; RSS after 100 and after N steps.</summary>
     void MemoryOverTraining()
     {
-        var (train, test, _) = DataSetup.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
+        var (train, test, _) = DataSources.Load("mnist", 0.2, 0, BadDataPolicy.Fail);
         var recipe = Recipe.For("lenet5");
         var model = ModelRegistry.Create("lenet5", 10, ModelOptions.Parse(recipe.ModelOptions));
         var (trainLoader, testLoader, preprocessing) = DataSetup.Loaders("mnist", train, test, model.Input, model.Input.Height,

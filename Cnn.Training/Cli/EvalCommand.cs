@@ -30,7 +30,7 @@ public static class EvalCommand
             using var ready = weightsSource.Load(parse, "eval", device);
             // A checkpoint (or a weights file's model.json) says which data it trained on and how it was split: eval
             // scores exactly the held-out part.
-            var (test, source) = DataSetup.LoadForEvaluation(parse.GetValue(data)!, ready.Split, BadDataPolicy.Skip);
+            var (test, source) = DataSources.LoadForEvaluation(parse.GetValue(data)!, ready.Split, BadDataPolicy.Skip);
             var trained = ready.Model;
             if (ready.ClassesFromData && ready.Classes is { } known && !test.Classes.SequenceEqual(known))
                 throw new InvalidDataException(

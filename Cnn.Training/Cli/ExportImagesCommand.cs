@@ -20,7 +20,7 @@ public static class ExportImagesCommand
         {
             string folder = parse.GetValue(output) ?? throw new UsageException("export-images needs --out DIR");
             int? limit = parse.GetValue(perClass) is var n && n > 0 ? n : null;
-            var (train, test, source) = DataSetup.Load(parse.GetValue(data)!, 0.2, 0, BadDataPolicy.Fail);
+            var (train, test, source) = DataSources.Load(parse.GetValue(data)!, 0.2, 0, BadDataPolicy.Fail);
             DatasetExport.ToImageFolder(train, Path.Combine(folder, "train"), limit, parse.GetValue(format));
             DatasetExport.ToImageFolder(test, Path.Combine(folder, "test"), limit, parse.GetValue(format));
             Console.WriteLine($"Wrote {source} as {parse.GetValue(format)} files to {Path.GetFullPath(folder)}/train and /test");

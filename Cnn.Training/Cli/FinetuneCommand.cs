@@ -87,7 +87,7 @@ public static class FinetuneCommand
         if (!parse.WasGiven(o.Weights) && modelName != "resnet18_2223")
             Console.WriteLine($"--weights not given: {PretrainedBackbones.Catalog.Describe(modelName, weightsName)}");
 
-        var (trainSet, testSet, source, split) = DataSetup.LoadForTraining(data, recipe.HeldOut, seed, BadDataPolicy.Fail, perClass);
+        var (trainSet, testSet, source, split) = DataSources.LoadForTraining(data, recipe.HeldOut, seed, BadDataPolicy.Fail, perClass);
         int classes = trainSet.Classes.Count;
         var pretrained = ModelSourceOptions.LoadWeights(modelName, weightsName, classes);
         var model = pretrained.Model;

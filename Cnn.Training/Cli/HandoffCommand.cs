@@ -73,12 +73,12 @@ public static class HandoffCommand
         DataSplit split;
         if (recorded.IsOf(data))
         {
-            (train, heldOut, _) = DataSetup.LoadAsRecorded(recorded, BadDataPolicy.Fail);
+            (train, heldOut, _) = DataSources.LoadAsRecorded(recorded, BadDataPolicy.Fail);
             split = recorded;
         }
         else
         {
-            (train, heldOut, _) = DataSetup.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
+            (train, heldOut, _) = DataSources.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
             split = DataSplits.Of(data, recipe.HeldOut, seed, train, heldOut);
             if (!train.Classes.SequenceEqual(info.Classes))
                 throw new InvalidDataException(
@@ -102,7 +102,7 @@ public static class HandoffCommand
     {
         if (data is null) throw new UsageException("handoff --model NAME --weights NAME|FILE needs --data mnist|fashion-mnist|FOLDER: the images to train on");
         PretrainedBackbones.Catalog.Check(modelName, weightsName);
-        var (train, heldOut, _, split) = DataSetup.LoadForTraining(data, recipe.HeldOut, seed, BadDataPolicy.Fail, perClass);
+        var (train, heldOut, _, split) = DataSources.LoadForTraining(data, recipe.HeldOut, seed, BadDataPolicy.Fail, perClass);
         // A backbone (weights without a classifier, like the built-in resnet18_2223) always gets a new head; other
         // weights keep theirs when it has one output per class of the data. A new head is drawn right after seeding,
         // as finetune draws its own, so that both start from the same weights.

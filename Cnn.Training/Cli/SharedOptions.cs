@@ -23,7 +23,7 @@ public static class SharedOptions
     public static Option<int?> InputSize(string defaultIs)
         => CliOptions.OptionalInt("--input-size", $"square input side (default: {defaultIs}); each model has its own minimum", MinInputSize);
 
-    /// <summary><c>--train-per-class</c> of train, finetune and handoff (<see cref="Data.DataSetup.LoadForTraining"/>).</summary>
+    /// <summary><c>--train-per-class</c> of train, finetune and handoff (<see cref="Data.DataSources.LoadForTraining"/>).</summary>
     public static Option<int> TrainPerClass()
         => CliOptions.Int("--train-per-class", 0, "use only this many training images per class, chosen by --seed (0: all)", 0);
 

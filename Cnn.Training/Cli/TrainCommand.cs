@@ -149,7 +149,7 @@ public static class TrainCommand
         var (device, seed) = o.Runtime.Apply(parse);
         config = config with { Device = device.ToString() };
 
-        var (trainSet, testSet, source, split) = DataSetup.LoadForTraining(data, parse.GetValue(o.ValFraction), seed, parse.GetValue(o.BadData),
+        var (trainSet, testSet, source, split) = DataSources.LoadForTraining(data, parse.GetValue(o.ValFraction), seed, parse.GetValue(o.BadData),
                                                                            parse.GetValue(o.TrainPerClass));
         var options = ModelOptions.Parse(recipe.ModelOptions.Where(r => !userOptions.Any(u => Key(u) == Key(r))).Concat(userOptions));
         var model = ModelRegistry.Create(modelName, trainSet.Classes.Count, options);

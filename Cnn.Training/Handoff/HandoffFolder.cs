@@ -98,7 +98,7 @@ public static class HandoffFolder
     /// </summary>
     static (string Root, string Train, string HeldOut, string Images) Lists(HandoffRun run, string folder)
     {
-        if (DataSetup.IsImageFolder(run.Data))
+        if (DataSources.IsImageFolder(run.Data))
         {
             string root = DataSplit.Identify(run.Data);
             return (root, List(run.Train, i => run.Train.Describe(i), root), List(run.HeldOut, i => run.HeldOut.Describe(i), root),
