@@ -9,7 +9,8 @@ namespace Cnn.Zoo.Inference;
 /// <param name="Avx512Bf16">AVX512_BF16: bfloat16 dot products into float32 (<c>vdpbf16ps</c>), on Intel Cooper Lake and
 /// Sapphire Rapids on, and AMD Zen 4 on. oneDNN's bfloat16 convolutions use it.</param>
 /// <param name="AmxBf16">AMX-BF16: bfloat16 tile matrix multiplies, on Intel Sapphire Rapids on; oneDNN's fastest path.</param>
-/// <param name="CacheTopology">Whether CPUID describes the caches (leaf 4, or leaf 0x8000001D on AMD). oneDNN sizes its
+/// <param name="CacheTopology">Whether CPUID describes the caches where oneDNN looks (leaf 0x8000001D on AMD, leaf 4
+/// elsewhere). oneDNN sizes its
 /// kernels' blocks from them; some virtual machines report none, and there <see cref="OneDnnGuard"/> holds oneDNN to its AVX kernels.</param>
 public sealed record CpuCapabilities(bool Avx512Bf16, bool AmxBf16, bool CacheTopology = true)
 {
@@ -44,14 +45,22 @@ public sealed record CpuCapabilities(bool Avx512Bf16, bool AmxBf16, bool CacheTo
         return new CpuCapabilities(avx512Bf16, amx, caches);
     }
 
-    /// <summary>Whether the first cache-parameter sub-leaf has a cache type (bits 4:0 of EAX; 0 means no cache).</summary>
+    /// <summary>
+    /// Whether the cache-parameter leaf oneDNN's Xbyak reads on this vendor's CPUs has a cache type in its first
+    /// sub-leaf (bits 4:0 of EAX; 0 means no cache): 0x8000001D on AMD, which Xbyak (oneDNN 3.7.1, in libtorch 2.10)
+    /// reads without checking, and leaf 4 elsewhere.
+    /// </summary>
     static bool DescribesCaches(int maxLeaf)
     {
         const int amdCacheLeaf = unchecked((int)0x8000001D);
-        int maxExtended = X86Base.CpuId(unchecked((int)0x80000000), 0).Eax;
-        bool intel = maxLeaf >= 4 && (X86Base.CpuId(4, 0).Eax & 0x1F) != 0;
-        bool amd = (uint)maxExtended >= 0x8000001D && (X86Base.CpuId(amdCacheLeaf, 0).Eax & 0x1F) != 0;
-        return intel || amd;
+        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
+        bool isAmd = (ebx, edx, ecx) == (0x68747541, 0x69746E65, 0x444D4163);   // "Auth" "enti" "cAMD"
+        if (isAmd)
+        {
+            int maxExtended = X86Base.CpuId(unchecked((int)0x80000000), 0).Eax;
+            return (uint)maxExtended >= 0x8000001D && (X86Base.CpuId(amdCacheLeaf, 0).Eax & 0x1F) != 0;
+        }
+        return maxLeaf >= 4 && (X86Base.CpuId(4, 0).Eax & 0x1F) != 0;
     }
 
     /// <summary>E.g. "AVX512_BF16 yes, AMX-BF16 no", and "no cache topology in CPUID" where that is missing.</summary>
