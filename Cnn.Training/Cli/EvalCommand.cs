@@ -14,7 +14,7 @@ public static class EvalCommand
     {
         var weightsSource = new ModelSourceOptions();
         var data = SharedOptions.Data("mnist");
-        var batchSize = CliOptions.Int("--batch-size", 128, "batch size", 1);
+        var batchSize = SharedOptions.BatchSize(128);
         var backend = BackendOption.Create();
         var precision = PrecisionOption.Create();
         var runtime = new RuntimeOptions();

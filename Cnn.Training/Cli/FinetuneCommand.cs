@@ -36,7 +36,7 @@ public static class FinetuneCommand
         public readonly Option<int> TrainPerClass = SharedOptions.TrainPerClass();
         public readonly Option<int?> InputSize = SharedOptions.InputSize(
             $"the crop size of published weights, whose resize is scaled along; {Recipe.FileInputSize} for a file");
-        public readonly Option<int> BatchSize = CliOptions.Int("--batch-size", Recipe.BatchSize, "batch size", 1);
+        public readonly Option<int> BatchSize = SharedOptions.BatchSize(Recipe.BatchSize);
         public readonly Option<int> Workers = SharedOptions.Workers(Recipe.Workers);
         public readonly Option<bool> Augment = CliOptions.Flag("--augment", "random crops and flips while training");
         public readonly Option<string> FeatureCaching = CliOptions.OneOf("--feature-cache", "auto",

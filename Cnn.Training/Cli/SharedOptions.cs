@@ -27,6 +27,12 @@ public static class SharedOptions
     public static Option<int> TrainPerClass()
         => CliOptions.Int("--train-per-class", 0, "use only this many training images per class, chosen by --seed (0: all)", 0);
 
+    /// <summary><c>--batch-size</c> with a fixed default.</summary>
+    public static Option<int> BatchSize(int fallback) => CliOptions.Int("--batch-size", fallback, "images per batch", 1);
+
+    /// <summary><c>--batch-size</c> whose default depends on the model (its recipe).</summary>
+    public static Option<int?> BatchSize(string defaultIs) => CliOptions.OptionalInt("--batch-size", $"images per batch (default: {defaultIs})", 1);
+
     /// <summary><c>--workers</c>: threads that decode and augment images while the model trains.</summary>
     public static Option<int> Workers(int fallback) => CliOptions.Int("--workers", fallback, "data-loading threads", 1);
 }

@@ -41,7 +41,7 @@ public static class TrainCommand
         public readonly Option<int?> Patience = CliOptions.OptionalInt("--patience", "early stopping patience in epochs", 1);
         public readonly Option<string> Monitor = CliOptions.OneOf("--monitor", "val_top1", "metric for best checkpoint and early stopping", "val_top1", "val_loss");
         public readonly Option<MemoryLayout> Layout = CliOptions.Choice("--layout", MemoryLayout.Auto, "memory layout of batches (auto: channels-last from 64x64 up)");
-        public readonly Option<int?> BatchSize = CliOptions.OptionalInt("--batch-size", "batch size (default: the model's recipe)", 1);
+        public readonly Option<int?> BatchSize = SharedOptions.BatchSize("the model's recipe");
         public readonly Option<int> Workers = SharedOptions.Workers(2);
         public readonly Option<int?> InputSize = SharedOptions.InputSize("the model's");
         public readonly Option<bool> Augment = CliOptions.Flag("--augment", "random crops (and flips for colour images) while training");
