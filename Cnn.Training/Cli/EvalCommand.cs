@@ -25,9 +25,9 @@ public static class EvalCommand
         foreach (var option in weightsSource.All.Concat(runtime.All)) command.Add(option);
         command.SetAction(parse =>
         {
-            var (path, _, _) = weightsSource.Read(parse, "eval");
+            var named = weightsSource.Read(parse, "eval");
             var (device, seed) = runtime.Apply(parse);
-            using var ready = weightsSource.Load(parse, "eval", device);
+            using var ready = ModelSourceOptions.Load(named, device);
             // A checkpoint (or a weights file's model.json) says which data it trained on and how it was split: eval
             // scores exactly the held-out part.
             var (test, source) = DataSources.LoadForEvaluation(parse.GetValue(data)!, ready.Split, BadDataPolicy.Skip);

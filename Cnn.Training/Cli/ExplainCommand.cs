@@ -27,10 +27,10 @@ public static class ExplainCommand
         command.SetAction(parse =>
         {
             var files = parse.GetValue(images) ?? [];
-            source.Read(parse, "explain");
+            var named = source.Read(parse, "explain");
             if (files.Length == 0) throw new UsageException("explain needs at least one image file");
             var (device, _) = runtime.Apply(parse);
-            using var ready = source.Load(parse, "explain", device);
+            using var ready = ModelSourceOptions.Load(named, device);
             var explained = ready.Model;
             var settings = new ExplainSettings(ready.Preprocessing, ready.Classes ?? []);
             string? classText = parse.GetValue(targetClass);

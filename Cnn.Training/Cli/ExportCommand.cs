@@ -25,12 +25,15 @@ public static class ExportCommand
         command.SetAction(parse =>
         {
             string path = parse.GetValue(output) ?? throw new UsageException("export needs --out FILE.onnx");
-            using var ready = source.Load(parse, "export", torch.CPU);
+            using var ready = ModelSourceOptions.Load(source.Read(parse, "export"), torch.CPU);
             var zoo = ready.Model;
             // The resize, crop and statistics eval uses, and the class names, into the file's metadata.
             var options = new OnnxExportOptions(ClassNames: ready.Classes, Preprocessing: ready.Preprocessing);
-            if (parse.GetValue(inputSize) is int size && zoo.Input.RequireSide(size, zoo.GetName()) > 0)
+            if (parse.GetValue(inputSize) is int size)
+            {
+                zoo.Input.RequireSide(size, zoo.GetName());
                 options = options with { Height = size, Width = size, Preprocessing = ready.Preprocessing.WithCropSize(size) };
+            }
             OnnxExport.Export(zoo, path, options);
             Console.WriteLine($"Wrote {path} ({new FileInfo(path).Length / 1e6:F1} MB): {zoo.GetName()}, input '{OnnxExport.InputName}' " +
                               $"batch x {zoo.Input.Channels} x {options.Height ?? options.Preprocessing?.CropSize ?? zoo.Input.Height} x " +

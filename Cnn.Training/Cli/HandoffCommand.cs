@@ -63,8 +63,8 @@ public static class HandoffCommand
     /// <summary>A checkpoint with the split it records; other data (with the same classes) is split as finetune would.</summary>
     static HandoffRun FromCheckpoint(string path, string? data, FinetuneRecipe recipe, int seed)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint {path} not found (expected a .ckpt written by train or finetune)", path);
-        var info = Checkpoint.ReadInfo(path);
+        var ready = ReadyModel.FromCheckpoint(path, torch.CPU);
+        var info = ready.Checkpoint!;
         var recorded = info.Split ?? throw new InvalidDataException(
             $"{path} records no split of its data (written before splits were recorded), so which images it trained on is " +
             "unknown; hand off its weights instead: --model NAME --weights FILE --data FOLDER");
@@ -78,14 +78,12 @@ public static class HandoffCommand
         }
         else
         {
-            (train, heldOut, _) = DataSources.Load(data, recipe.HeldOut, seed, BadDataPolicy.Fail);
-            split = DataSplits.Of(data, recipe.HeldOut, seed, train, heldOut);
+            (train, heldOut, _, split) = DataSources.LoadForTraining(data, recipe.HeldOut, seed, BadDataPolicy.Fail, perClass: 0);
             if (!train.Classes.SequenceEqual(info.Classes))
                 throw new InvalidDataException(
                     $"--data {data} has the classes [{string.Join(", ", train.Classes)}] but {path} was trained on " +
                     $"[{string.Join(", ", info.Classes)}]; expected the same classes in the same order (or hand off --model NAME --weights FILE for a new head)");
         }
-        var ready = ReadyModel.FromCheckpoint(path, torch.CPU);
         return new HandoffRun(ready.Model, ready.Architecture, ready.ModelOptions, info.Classes, ready.Preprocessing,
                               data, train, heldOut, split, Path.GetFullPath(path));
     }
@@ -121,7 +119,7 @@ public static class HandoffCommand
             : $"Classifier: new, for the data's {train.Classes.Count} classes (the weights have {(backbone ? "none" : "another count")})");
         var model = pretrained.Model;
         string architecture = pretrained.Entry.Architecture;
-        bool described = pretrained.Published || File.Exists(weightsName) && WeightsSidecar.Read(weightsName) is not null;
+        bool described = pretrained.Published || pretrained.Sidecar is not null;
         Preprocessing preprocessing;
         if (described)
             preprocessing = pretrained.Preprocessing.WithCropSize(inputSize ?? pretrained.Preprocessing.CropSize);

@@ -35,14 +35,11 @@ public sealed class ModelSourceOptions
         return (checkpoint, model, weights);
     }
 
-    /// <summary>The model the user named, ready on <paramref name="device"/>: <see cref="ReadyModel"/> from the
-    /// checkpoint, or from <see cref="LoadWeights"/>.</summary>
-    public ReadyModel Load(ParseResult parse, string verb, Device device)
-    {
-        var (checkpoint, model, weights) = Read(parse, verb);
-        return checkpoint is not null ? ReadyModel.FromCheckpoint(checkpoint, device)
-            : ReadyModel.FromWeights(LoadWeights(model, weights!, numClasses: null), device);
-    }
+    /// <summary>The model <see cref="Read"/> found named, ready on <paramref name="device"/>: <see cref="ReadyModel"/>
+    /// from the checkpoint, or from <see cref="LoadWeights"/>.</summary>
+    public static ReadyModel Load((string? Checkpoint, string? Model, string? Weights) named, Device device)
+        => named.Checkpoint is not null ? ReadyModel.FromCheckpoint(named.Checkpoint, device)
+            : ReadyModel.FromWeights(LoadWeights(named.Model, named.Weights!, numClasses: null), device);
 
     /// <summary>The command line's catalog (torchvision's published weights and the built-in backbone,
     /// <see cref="PretrainedBackbones.Catalog"/>): <see cref="WeightsCatalog.Load"/> with a download bar.</summary>

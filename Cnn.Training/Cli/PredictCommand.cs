@@ -27,10 +27,10 @@ public static class PredictCommand
         command.SetAction(parse =>
         {
             var files = parse.GetValue(images) ?? [];
-            source.Read(parse, "predict");
+            var named = source.Read(parse, "predict");
             if (files.Length == 0) throw new UsageException("predict needs at least one image file");
             var (device, _) = runtime.Apply(parse);
-            using var ready = source.Load(parse, "predict", device);
+            using var ready = ModelSourceOptions.Load(named, device);
             var trained = ready.Model;
             var names = ready.Classes;
             Tensor Input(string file)

@@ -41,7 +41,7 @@ public static class FeatureCache
     /// <summary>
     /// The body's output for every sample of <paramref name="images"/>, in its order, with its transform (which must
     /// be deterministic: <see cref="WhyNot"/>), as a data set whose samples are feature maps; null when they would
-    /// take more than <see cref="MaxBytes"/>. The model is left in eval mode.
+    /// take more than <see cref="MaxBytes"/> (or there are no images). The model is left in eval mode.
     /// </summary>
     public static IImageDataset? Features(ZooModel model, DataLoader images, Device device, string label)
     {
@@ -52,7 +52,7 @@ public static class FeatureCache
         var bar = new ProgressBar($"features: {label}", loader.BatchesPerEpoch);
         float[]? all = null;
         long[] shape = [];
-        int done = 0, batches = 0;
+        int perSample = 0, done = 0, batches = 0;
         using (inference_mode())   // no autograd bookkeeping at all: the features are data, not part of any graph
         {
             foreach (var batch in loader.Epoch(0))
@@ -64,12 +64,13 @@ public static class FeatureCache
                     if (all is null)
                     {
                         shape = features.shape[1..];
-                        long bytes = 4L * images.Dataset.Count * shape.Aggregate(1L, (a, b) => a * b);
-                        if (bytes > MaxBytes) return null;
-                        all = new float[bytes / 4];
+                        long perSampleLong = shape.Aggregate(1L, (a, b) => a * b);
+                        if (4 * perSampleLong * images.Dataset.Count > MaxBytes) return null;
+                        perSample = (int)perSampleLong;
+                        all = new float[perSampleLong * images.Dataset.Count];
                     }
                     var values = features.data<float>().ToArray();
-                    Array.Copy(values, 0, all, (long)done * values.Length / batch.Count, values.Length);
+                    Array.Copy(values, 0, all, (long)done * perSample, values.Length);
                     done += batch.Count;
                     bar.Update(++batches, done, "");
                 }
@@ -77,7 +78,9 @@ public static class FeatureCache
         }
         if (done != images.Dataset.Count)
             throw new InvalidDataException($"{label}: {images.Dataset.Count - done} of {images.Dataset.Count} images could not be read; the features are incomplete");
-        return new CachedFeatures(images.Dataset, all ?? [], shape);
+        if (all is null) return null;   // no images: nothing to cache
+        var geometry = new SampleGeometry((int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, shape.Length > 2 ? (int)shape[2] : 1);
+        return new CachedFeatures(images.Dataset, all, geometry, perSample);
     }
 
     /// <summary>The loaders of a head trained on features: the same batch size, order, seed and workers as the image
@@ -109,11 +112,10 @@ public static class FeatureCache
             => model.state_dict(destination, prefix);
     }
 
-    /// <summary>Feature maps of a data set's samples, with its labels and classes.</summary>
-    sealed class CachedFeatures(IImageDataset source, float[] values, long[] shape) : IImageDataset
+    /// <summary>Feature maps of a data set's samples, <paramref name="size"/> values each in <paramref name="geometry"/>'s
+    /// shape, with the set's labels and classes.</summary>
+    sealed class CachedFeatures(IImageDataset source, float[] values, SampleGeometry geometry, int size) : IImageDataset
     {
-        readonly int size = (int)shape.Aggregate(1L, (a, b) => a * b);
-
         public int Count => source.Count;
 
         public IReadOnlyList<string> Classes => source.Classes;
@@ -121,9 +123,9 @@ public static class FeatureCache
         public int LabelOf(int index) => source.LabelOf(index);
 
         public ImageData Load(int index)
-            => new(values.AsSpan(index * size, size).ToArray(), (int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, shape.Length > 2 ? (int)shape[2] : 1);
+            => new(values.AsSpan(index * size, size).ToArray(), geometry.Channels, geometry.Height!.Value, geometry.Width!.Value);
 
-        public SampleGeometry Geometry => new((int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, shape.Length > 2 ? (int)shape[2] : 1);
+        public SampleGeometry Geometry => geometry;
 
         public string Describe(int index) => $"features of {source.Describe(index)}";
     }

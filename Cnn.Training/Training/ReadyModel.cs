@@ -17,10 +17,10 @@ namespace Cnn.Training.Training;
 public sealed class ReadyModel : IDisposable
 {
     ReadyModel(ZooModel model, Preprocessing preprocessing, IReadOnlyList<string>? classes, string source, string architecture,
-               IReadOnlyDictionary<string, string> modelOptions, CheckpointInfo? checkpoint, bool classesFromData, DataSplit? split = null)
+               IReadOnlyDictionary<string, string> modelOptions, CheckpointInfo? checkpoint, bool classesFromData, DataSplit? split)
     {
         ClassesFromData = classesFromData;
-        this.split = split;
+        Split = split;
         Model = model;
         Preprocessing = preprocessing;
         Classes = classes;
@@ -58,9 +58,7 @@ public sealed class ReadyModel : IDisposable
 
     /// <summary>The data the model trained on and its held-out part (the checkpoint's, or a weights file's sidecar);
     /// null when unknown.</summary>
-    public DataSplit? Split => Checkpoint?.Split ?? split;
-
-    readonly DataSplit? split;
+    public DataSplit? Split { get; }
 
     /// <summary>Rebuilds the model a checkpoint was trained as, loads its weights, and puts it in eval mode on <paramref name="device"/>.</summary>
     public static ReadyModel FromCheckpoint(string path, Device device)
@@ -73,7 +71,7 @@ public sealed class ReadyModel : IDisposable
         model.to(device);
         model.eval();
         return new ReadyModel(model, preprocessing, info.Classes.Count == info.NumClasses ? info.Classes : null, $"{info.Model} ({path})",
-                              info.Model, info.ModelOptions, info, classesFromData: true);
+                              info.Model, info.ModelOptions, info, classesFromData: true, info.Split);
     }
 
     /// <summary>Pretrained weights (<see cref="WeightsCatalog.Load"/>), moved to <paramref name="device"/> in eval mode.</summary>
@@ -90,10 +88,6 @@ public sealed class ReadyModel : IDisposable
     /// <summary>The evaluation transform for samples of <paramref name="geometry"/>.</summary>
     public ITransform EvalTransform(SampleGeometry geometry)
         => DataSetup.Pipeline(geometry, Model.Input, Preprocessing, augment: false).Eval;
-
-    /// <summary>What a weights file of this model needs beside it to be used alone (<see cref="WeightsSidecar"/>).</summary>
-    public WeightsSidecar Sidecar()
-        => new(Architecture, ModelOptions, Classes ?? [], Preprocessing, Split);
 
     public void Dispose() => Model.Dispose();
 }

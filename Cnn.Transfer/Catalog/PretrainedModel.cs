@@ -14,8 +14,9 @@ namespace Cnn.Transfer.Catalog;
 public sealed class PretrainedModel : IDisposable
 {
     internal PretrainedModel(ZooModel model, WeightsEntry entry, LoadReport report, IReadOnlyList<string>? categories,
-                             Preprocessing preprocessing, string location)
+                             Preprocessing preprocessing, string location, WeightsSidecar? sidecar)
     {
+        Sidecar = sidecar;
         Model = model;
         Entry = entry;
         Report = report;
@@ -48,7 +49,7 @@ public sealed class PretrainedModel : IDisposable
 
     /// <summary>The description a weights file carried beside it (<see cref="WeightsSidecar"/>); null for published
     /// weights and bare files.</summary>
-    public WeightsSidecar? Sidecar { get; internal set; }
+    public WeightsSidecar? Sidecar { get; }
 
     /// <summary>How images must be prepared for these weights.</summary>
     public Preprocessing Preprocessing { get; }

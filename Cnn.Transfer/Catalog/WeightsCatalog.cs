@@ -107,9 +107,7 @@ public sealed class WeightsCatalog
     public PretrainedModel Create(string model, string weights = DefaultName, int? numClasses = null, ModelOptions? options = null,
                                   WeightsCache? cache = null, Action<string>? log = null, Action<DownloadProgress>? progress = null)
     {
-        var entry = Get(model, weights);
-        cache ??= WeightsCache.FromEnvironment();
-        return Build(entry, entry.Source.LocalPath(cache), numClasses, options, cache, log ?? Console.Error.WriteLine, progress);
+        return Build(Get(model, weights), null, numClasses, options, cache ?? WeightsCache.FromEnvironment(), log ?? Console.Error.WriteLine, progress);
     }
 
     /// <summary>
@@ -128,9 +126,8 @@ public sealed class WeightsCatalog
         ArgumentNullException.ThrowIfNull(weights);
         cache ??= WeightsCache.FromEnvironment();
         log ??= Console.Error.WriteLine;
-        var (entry, at) = Locate(model, weights, cache);
-        if (entry is not null) return Build(entry, entry.Source.LocalPath(at), numClasses, options, at, log, progress);
-        var sidecar = WeightsSidecar.Read(weights);
+        var (entry, at, sidecar) = Locate(model, weights, cache);
+        if (entry is not null) return Build(entry, null, numClasses, options, at, log, progress);
         string architecture = sidecar?.Model ?? model!;
         var file = new WeightsEntry
         {
@@ -143,16 +140,14 @@ public sealed class WeightsCatalog
             Source = new LocalWeightsFile(weights),
             Description = sidecar is null ? "a weights file" : $"a weights file described by {WeightsSidecar.PathFor(weights)}",
         };
-        var built = Build(file, weights, numClasses, options, cache, log, progress, defaultPreprocessing: sidecar is null);
-        built.Sidecar = sidecar;
-        return built;
+        return Build(file, sidecar, numClasses, options, cache, log, progress);
     }
 
     /// <summary>What <see cref="Load"/> will read, said before it reads it: the entry, and the cached file or the
     /// address it is downloaded from (with its size when the catalog knows it), or the file.</summary>
     public string Describe(string? model, string weights, WeightsCache? cache = null)
     {
-        var (entry, at) = Locate(model, weights, cache ?? WeightsCache.FromEnvironment());
+        var (entry, at, _) = Locate(model, weights, cache ?? WeightsCache.FromEnvironment());
         if (entry is null) return $"the file {weights}";
         string local = entry.Source.LocalPath(at);
         string from = entry.Source is PublishedFile file
@@ -168,8 +163,8 @@ public sealed class WeightsCatalog
     public void Check(string? model, string weights) => Locate(model, weights, WeightsCache.FromEnvironment());
 
     /// <summary>The catalog entry the weights are (by name, or by a published file's name) and the cache to read it
-    /// from; no entry for a file that no entry describes.</summary>
-    (WeightsEntry? Entry, WeightsCache Cache) Locate(string? model, string weights, WeightsCache cache)
+    /// from; no entry for a file that no entry describes. A file's sidecar, read once here, comes with it.</summary>
+    (WeightsEntry? Entry, WeightsCache Cache, WeightsSidecar? Sidecar) Locate(string? model, string weights, WeightsCache cache)
     {
         if (File.Exists(weights))
         {
@@ -186,11 +181,11 @@ public sealed class WeightsCatalog
                 : entries.FirstOrDefault(e => string.Equals(e.Model, model, StringComparison.OrdinalIgnoreCase)
                                               && e.Source is PublishedFile f && f.FileName == fileName);
             // The published file at hand serves as the cache copy: no network, and the hash-named file is the same.
-            return (published, cache with { CheckpointsDirectory = Path.GetDirectoryName(Path.GetFullPath(weights))! });
+            return (published, cache with { CheckpointsDirectory = Path.GetDirectoryName(Path.GetFullPath(weights))! }, sidecar);
         }
         if (model is null)
             throw new FileNotFoundException($"--weights: '{weights}' is not a file; a weights name needs --model (see 'models --weights')", weights);
-        if (TryGet(model, weights, out var entry)) return (entry, cache);
+        if (TryGet(model, weights, out var entry)) return (entry, cache, null);
         var names = For(model).Select(e => e.Name).ToList();
         string known = names.Count == 0
             ? $"{model} has no published weights (models with weights: {string.Join(", ", entries.Select(e => e.Model).Distinct())})"
@@ -207,13 +202,16 @@ public sealed class WeightsCatalog
     /// <summary>
     /// Reads the entry's state dict, builds its architecture with the class count it needs (the published one, the
     /// file's classifier, or <paramref name="numClasses"/> for weights without one), loads strictly, then gives a
-    /// fresh classifier when <paramref name="numClasses"/> asks for one.
+    /// fresh classifier when <paramref name="numClasses"/> asks for one. A file without a <paramref name="sidecar"/>
+    /// gets <see cref="DefaultPreprocessing"/>.
     /// </summary>
-    static PretrainedModel Build(WeightsEntry entry, string location, int? numClasses, ModelOptions? options, WeightsCache cache,
-                                 Action<string> log, Action<DownloadProgress>? progress, bool defaultPreprocessing = false)
+    static PretrainedModel Build(WeightsEntry entry, WeightsSidecar? sidecar, int? numClasses, ModelOptions? options, WeightsCache cache,
+                                 Action<string> log, Action<DownloadProgress>? progress)
     {
-        if (entry.NumClasses is null && numClasses is null && entry.Source is not LocalWeightsFile)
-            throw new InvalidChoiceException($"{entry} holds no classifier (it is a backbone); give a number of classes for a new head");
+        // A catalog backbone is known to have no classifier before anything is fetched; a file only once it is read.
+        bool file = entry.Source is LocalWeightsFile;
+        if (entry.NumClasses is null && numClasses is null && !file) throw NoClassifier(entry);
+        string location = entry.Source.LocalPath(cache);
         var buildOptions = new ModelOptions(entry.Options.Concat(options?.ToDictionary() ?? []));
         var stateDict = entry.Source.Read(cache, log, progress);
         ZooModel? zoo = null;
@@ -221,13 +219,12 @@ public sealed class WeightsCatalog
         {
             zoo = ModelRegistry.Create(entry.Architecture, entry.NumClasses ?? numClasses, buildOptions);
             bool hasClassifier = stateDict.TryGetValue(zoo.ClassifierName + ".weight", out var head);
-            if (!hasClassifier && numClasses is null)
-                throw new InvalidChoiceException($"{entry} holds no classifier (it is a backbone); give a number of classes for a new head");
+            if (!hasClassifier && numClasses is null) throw NoClassifier(entry);
             if (hasClassifier && (int)head!.shape[0] != zoo.NumClasses) zoo.ResetClassifier((int)head.shape[0]);
             var report = Weights.Load(zoo, stateDict, $"{entry} ({location})", strict: true, hasClassifier ? [] : [zoo.ClassifierName]);
             if (numClasses is int classes && hasClassifier) zoo.ResetClassifier(classes);
-            var preprocessing = defaultPreprocessing ? DefaultPreprocessing(zoo) : entry.Preprocessing;
-            return new PretrainedModel(zoo, entry, report, numClasses is null ? entry.Categories : null, preprocessing, location);
+            var preprocessing = file && sidecar is null ? DefaultPreprocessing(zoo) : entry.Preprocessing;
+            return new PretrainedModel(zoo, entry, report, numClasses is null ? entry.Categories : null, preprocessing, location, sidecar);
         }
         catch
         {
@@ -239,6 +236,9 @@ public sealed class WeightsCatalog
             foreach (var t in stateDict.Values) t.Dispose();
         }
     }
+
+    static InvalidChoiceException NoClassifier(WeightsEntry entry)
+        => new($"{entry} holds no classifier (it is a backbone); give a number of classes for a new head");
 
     /// <summary>For weights that say nothing about their preprocessing: torchvision's ImageNet default for an RGB
     /// model; for a grey one its input size and mean/std 0.5.</summary>
