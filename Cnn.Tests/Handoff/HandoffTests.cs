@@ -294,7 +294,8 @@ public sealed class HandoffTests
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"{program} {string.Join(' ', args)} did not finish in {timeout}");
+            process.WaitForExit();
+            Assert.Fail($"{program} {string.Join(' ', args)} did not finish in {timeout}; what it printed:\n{output.Result}{error.Result}");
         }
         return (process.ExitCode, output.Result + error.Result);
     }
