@@ -33,6 +33,9 @@ public static class OnnxExport
     public const string InputName = "input";
     public const string OutputName = "logits";
 
+    /// <summary>The output of a body-only export (<see cref="OnnxExportOptions.FeaturesOnly"/>).</summary>
+    public const string FeaturesName = "features";
+
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> (atomically: a failed export leaves no partial file).</summary>
     public static void Export(ZooModel model, string path, OnnxExportOptions? options = null)
     {
@@ -75,11 +78,15 @@ public static class OnnxExport
         using (no_grad())
         {
             string x = graph.Input(InputName, [input.Channels, height, width]);
-            string logits = OnnxModelWriter.Write(new OnnxLayerWriter(graph), graph, model, x);
-            long[] shape = graph.Shape(logits);
-            if (shape.Length != 2 || shape[1] != model.NumClasses)
-                throw new InvalidOperationException($"{model.GetName()}: the exported graph ends in [{string.Join(", ", shape)}], not batch x {model.NumClasses}");
-            graph.Output(logits, OutputName);
+            string output = OnnxModelWriter.Write(new OnnxLayerWriter(graph), graph, model, x, options.FeaturesOnly);
+            long[] shape = graph.Shape(output);
+            bool expected = options.FeaturesOnly
+                ? shape.Length == 4 && shape[1] == model.NumFeatures
+                : shape.Length == 2 && shape[1] == model.NumClasses;
+            if (!expected)
+                throw new InvalidOperationException($"{model.GetName()}: the exported graph ends in [{string.Join(", ", shape)}], not batch x " +
+                                                    (options.FeaturesOnly ? $"{model.NumFeatures} x h x w" : $"{model.NumClasses}"));
+            graph.Output(output, options.FeaturesOnly ? FeaturesName : OutputName);
         }
 
         var proto = new ModelProto
@@ -88,7 +95,8 @@ public static class OnnxExport
             ProducerName = "Cnn.Zoo",
             ProducerVersion = typeof(OnnxExport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "",
             DocString = $"{model.GetName()} from Cnn.Zoo, eval mode, batch norms folded: {InputName} batch x {input.Channels} x {height} x {width} " +
-                        $"float32, {OutputName} batch x {model.NumClasses}.",
+                        (options.FeaturesOnly ? $"float32, {FeaturesName} (the body's output) batch x {model.NumFeatures} x h x w."
+                                              : $"float32, {OutputName} batch x {model.NumClasses}."),
             Graph = graph.Graph,
         };
         proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });

@@ -10,5 +10,7 @@ namespace Cnn.Onnx;
 /// <param name="ClassNames">One name per class, in output order; null writes the indices "0", "1", ...</param>
 /// <param name="Preprocessing">How to prepare an image (resize, centre crop, mean, std), recorded in the file's
 /// metadata; null records none: no resize beyond the crop, mean 0, std 1 (pixels scaled to [0, 1] as they are).</param>
+/// <param name="FeaturesOnly">Write the body only (<see cref="Cnn.Zoo.Models.ZooModel.ForwardFeatures"/>): the output is
+/// <see cref="OnnxExport.FeaturesName"/>, batch x features x h x w, instead of the logits.</param>
 public sealed record OnnxExportOptions(int? Height = null, int? Width = null, IReadOnlyList<string>? ClassNames = null,
-                                       Preprocessing? Preprocessing = null);
+                                       Preprocessing? Preprocessing = null, bool FeaturesOnly = false);

@@ -326,5 +326,6 @@ public sealed class OnnxExportTests
         public override Tensor ForwardFeatures(Tensor x) => x.alias();
         public override Tensor ForwardHead(Tensor features) => fc.call(features.flatten(1));
         protected override void ReplaceClassifier(int numClasses) => throw new NotSupportedException();
+        protected override ZooModel Blank(int numClasses) => new TinyModel();
     }
 }

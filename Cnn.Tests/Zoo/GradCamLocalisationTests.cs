@@ -36,6 +36,7 @@ public sealed class GradCamLocalisationTests
         }
 
         public override long NumFeatures => 16;
+        protected override ZooModel Blank(int numClasses) => new PatchNet();
         public override string ClassifierName => "fc";
         public override string FirstConvName => "features.0";
         public override Tensor ForwardFeatures(Tensor x) => features.call(x);

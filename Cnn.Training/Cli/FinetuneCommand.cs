@@ -174,7 +174,7 @@ public static class FinetuneCommand
             if (FeatureCache.Features(model, train, device, "training images") is { } trainFeatures
                 && FeatureCache.Features(model, test, device, "held-out images") is { } testFeatures)
             {
-                Console.WriteLine($"Stage 1: the frozen body's features of {train.Dataset.Count + test.Dataset.Count} images computed once " +
+                Console.WriteLine($"Stage 1: the frozen body's features of {train.Dataset.Count + test.Dataset.Count} images computed once by {trainFeatures.Engine} " +
                                   $"({clock.Elapsed.TotalSeconds:F1} s, {trainFeatures.Geometry.Channels}x{trainFeatures.Geometry.Height}x{trainFeatures.Geometry.Width} each); the head trains on them");
                 var (cachedTrain, cachedTest) = FeatureCache.Loaders(trainFeatures, testFeatures, train, test);
                 return (cachedTrain, cachedTest, new FeatureCache.Head(model));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Cnn.Training.Data;
 using Cnn.Transfer;
+using Cnn.Zoo.IO;
 using Cnn.Zoo.Inference;
 using Cnn.Zoo.Models;
 using Cnn.Zoo.Runtime;
@@ -126,7 +127,9 @@ public sealed class Trainer
             };
             if (validation is not null)
             {
-                lastValidation = Evaluate(forward ?? model, validation, device, template.NumClasses, config.LabelSmoothing, config.Layout);
+                lastValidation = forward is null
+                    ? Validate(validation)
+                    : Evaluate(forward, validation, device, template.NumClasses, config.LabelSmoothing, config.Layout);
                 row["val_loss"] = lastValidation.Loss;
                 row["val_top1"] = lastValidation.Top1;
                 row["val_top5"] = lastValidation.Top5;
@@ -144,7 +147,7 @@ public sealed class Trainer
                 Metrics = row,
             };
             Save(run.LastCheckpoint, info);
-            if (improved) Save(run.BestCheckpoint, info);
+            if (improved) AtomicFile.Copy(run.LastCheckpoint, run.BestCheckpoint);   // the same state: its bytes, not a second serialisation
             log(EpochLine(row, improved));
 
             if (config.Patience is int patience && stale >= patience)
@@ -207,6 +210,17 @@ public sealed class Trainer
             : "";
         return $"epoch {r["epoch"]:F0}: train loss {r["train_loss"]:F4} acc {100 * r["train_acc"]:F2}%{val}" +
                $" | {r["train_images_per_sec"]:F0} img/s | RSS {r["rss_mb"]:F0} MB{(improved ? " | best so far" : "")}";
+    }
+
+    /// <summary>
+    /// The epoch's held-out score as <c>cnnzoo eval</c> computes it: through an <see cref="InferenceModel"/> (batch norms
+    /// folded, channels-last where it pays, float32) made from a copy of the model, which is also 1.3-1.7x faster than
+    /// the training model in eval mode (ResNet-18 at 112 px on 2 cores). The copy is dropped afterwards.
+    /// </summary>
+    EvaluationResult Validate(DataLoader validation)
+    {
+        using var inference = InferenceModel.Optimize(model.Copy(), new InferenceOptions(Layout: config.Layout));
+        return Evaluate(inference, validation, device, template.NumClasses, config.LabelSmoothing, config.Layout);
     }
 
     /// <summary>Evaluates in eval mode under no_grad: loss, top-1, top-5 and the confusion matrix.</summary>

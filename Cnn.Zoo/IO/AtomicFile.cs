@@ -42,4 +42,12 @@ public static class AtomicFile
         });
 
     public static void WriteAllBytes(string path, byte[] bytes) => Write(path, s => s.Write(bytes));
+
+    /// <summary>Copies <paramref name="source"/> to <paramref name="path"/>, which holds the old or the whole new content at any time.</summary>
+    public static void Copy(string source, string path)
+        => Write(path, s =>
+        {
+            using var from = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+            from.CopyTo(s, 1 << 20);
+        });
 }

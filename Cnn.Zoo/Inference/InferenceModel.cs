@@ -140,15 +140,22 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Float32 images in, float32 outputs out, whatever the precision inside.</summary>
-    public override Tensor forward(Tensor x) => Run(model, x, BFloat16, ChannelsLast, Options.InferenceMode);
+    public override Tensor forward(Tensor x) => Run(model.call, x, BFloat16, ChannelsLast, Options.InferenceMode);
+
+    /// <summary>The body's output (<see cref="ZooModel.ForwardFeatures"/>) for float32 images, computed as
+    /// <see cref="forward"/> computes the logits; float32, in the layout the body left it.</summary>
+    public Tensor Features(Tensor x) => Run(model.ForwardFeatures, x, BFloat16, ChannelsLast, Options.InferenceMode);
 
     static Tensor Run(ZooModel model, Tensor x, bool bfloat16, bool channelsLast, bool inferenceMode)
+        => Run(model.call, x, bfloat16, channelsLast, inferenceMode);
+
+    static Tensor Run(Func<Tensor, Tensor> network, Tensor x, bool bfloat16, bool channelsLast, bool inferenceMode)
     {
         using var mode = inferenceMode ? inference_mode() : no_grad();
         using var scope = NewDisposeScope();
         var input = bfloat16 ? x.to(ScalarType.BFloat16) : x;
         if (channelsLast) input = MemoryFormat.ToChannelsLast(input);
-        var output = model.call(input);
+        var output = network(input);
         return (bfloat16 ? output.to(ScalarType.Float32) : output).MoveToOuterDisposeScope();
     }
 

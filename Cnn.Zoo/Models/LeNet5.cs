@@ -43,6 +43,8 @@ public sealed class LeNet5 : ZooModel
     }
 
     public Activation Activation { get; }
+
+    protected override ZooModel Blank(int numClasses) => new LeNet5(numClasses, Activation, Pooling, Input.Channels);
     public Pooling Pooling { get; }
     public override long NumFeatures => 16;
     public override string ClassifierName => "classifier.4";

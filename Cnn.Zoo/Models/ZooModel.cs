@@ -60,6 +60,39 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
     /// <summary>Swaps the model's final linear layer; the base class has validated the count.</summary>
     protected abstract void ReplaceClassifier(int numClasses);
 
+    /// <summary>A freshly initialised model built as this one was (the same constructor arguments), for
+    /// <paramref name="numClasses"/> classes.</summary>
+    protected abstract ZooModel Blank(int numClasses);
+
+    /// <summary>
+    /// A second model with this one's architecture, classes, weights, buffers, frozen parameters and train/eval mode,
+    /// on the same device (PyTorch's <c>copy.deepcopy(model)</c>): what is done to either, training or
+    /// <see cref="InferenceModel.Optimize"/>, leaves the other alone.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This model's batch norms were folded for inference; copy it before.</exception>
+    public ZooModel Copy()
+    {
+        if (IsInferenceOnly)
+            throw new InvalidOperationException($"{GetName()} has its batch norms folded for inference and cannot be copied; copy it before optimising it");
+        using var safety = NativeSafety.Hold();   // the copies are made by native calls (NativeSafety)
+        var copy = Blank(NumClasses);
+        var first = parameters().FirstOrDefault();
+        if (first is not null) copy.to(first.device).to(first.dtype);
+        var source = state_dict();
+        var target = copy.state_dict();
+        if (!source.Keys.ToHashSet().SetEquals(target.Keys))
+            throw new InvalidOperationException($"{GetName()}: a model built with the same arguments has other state keys " +
+                                                $"({string.Join(", ", source.Keys.Except(target.Keys).Concat(target.Keys.Except(source.Keys)).Take(5))})");
+        using (no_grad())
+        {
+            foreach (var (key, tensor) in target) tensor.copy_(source[key]);
+        }
+        var trainable = named_parameters().ToDictionary(p => p.name, p => p.parameter.requires_grad);
+        foreach (var (name, parameter) in copy.named_parameters()) parameter.requires_grad = trainable[name];
+        copy.train(training);
+        return copy;
+    }
+
     /// <summary>
     /// The state dict in PyTorch's order: each module's own parameters, then its own buffers, then its children, depth
     /// first. (TorchSharp lists all parameters before all buffers; a file saved in that order would differ from
