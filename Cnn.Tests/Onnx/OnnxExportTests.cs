@@ -60,6 +60,37 @@ public sealed class OnnxExportTests
         }
     }
 
+    /// <summary>The body alone (<see cref="OnnxExportOptions.FeaturesOnly"/>), which the feature cache runs, ends where
+    /// <see cref="ZooModel.ForwardFeatures"/> ends and computes what it computes.</summary>
+    [TestMethod]
+    [TestCategory("Slow")]   // one model per family
+    [DynamicData(nameof(ZooModels.PerFamily), typeof(ZooModels))]
+    public void TheBodysExportGivesTheModelsFeatures(string name) => CompareFeatures(name);
+
+    [TestMethod]
+    public void ResNetsBodyExportGivesItsFeatures() => CompareFeatures("resnet18");
+
+    static void CompareFeatures(string name)
+    {
+        using var model = ModelRegistry.Create(name, ModelRegistry.Get(name).DefaultClasses, ZooModels.WithEveryPart(name));
+        DeterministicWeights.Apply(model);
+        model.eval();
+        long[] shape = ZooModels.SmallInput(model);
+        var options = SizedFor(shape) with { FeaturesOnly = true };
+        var proto = OnnxExport.ToModelProto(model, options);
+        var violations = OnnxChecker.Violations(proto);
+        Assert.IsEmpty(violations, $"{name}: checker rules broken:\n{string.Join("\n", violations.Take(10))}");
+        Assert.AreEqual(OnnxExport.FeaturesName, proto.Graph.Output.Single().Name, name);
+
+        using var x = DeterministicWeights.Input(shape);
+        using var onnx = OnnxRuntimeModel.Create(model, export: options);
+        using var actual = onnx.call(x);
+        using var _ = no_grad();
+        using var expected = model.ForwardFeatures(x).contiguous();
+        CollectionAssert.AreEqual(expected.shape, actual.shape, $"{name}: batch x {model.NumFeatures} x h x w");
+        AssertClose(expected.data<float>().ToArray(), actual.data<float>().ToArray(), 1e-4, $"{name}: ONNX Runtime body vs ForwardFeatures");
+    }
+
     [TestMethod]
     public void TheBatchDimensionIsDynamic()
     {

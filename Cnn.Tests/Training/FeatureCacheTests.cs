@@ -23,6 +23,40 @@ public sealed class FeatureCacheTests
         return model;
     }
 
+    /// <summary>On a CPU the one pass runs the body exported to ONNX Runtime; what it keeps is the model's
+    /// <c>ForwardFeatures</c> of each transformed image, in the loader's order, to float rounding.</summary>
+    [TestMethod]
+    public void OnACpuTheBodyRunsInOnnxRuntimeAndKeepsTheModelsFeatures()
+    {
+        var (trainSet, _) = Datasets.IdxFolder(Path.Combine(TestPaths.RepoRoot, "data", "mnist"));
+        using var model = ModelRegistry.Create("resnet18", 10);
+        DeterministicWeights.Apply(model);
+        Freezing.FreezeAllButHead(model);
+        var images = Datasets.Subset(trainSet, 1, 1);
+        var (loader, _, _) = DataSetup.Loaders("mnist", images, images, model.Input, 64, augment: false, batchSize: 4, workers: 1, seed: 1);
+
+        var features = FeatureCache.Features(model, loader, CPU, "images")!;
+
+        Assert.AreEqual("ONNX Runtime", features.Engine);
+        Assert.AreEqual(images.Count, features.Count);
+        int index = 0;
+        foreach (var batch in loader.Epoch(0))
+        {
+            using (batch)
+            using (no_grad())
+            {
+                using var expected = model.ForwardFeatures(batch.Images).contiguous();
+                for (int i = 0; i < batch.Count; i++, index++)
+                {
+                    float[] want = expected[i].data<float>().ToArray(), got = features.Load(index).Pixels;
+                    double scale = want.Max(v => Math.Abs((double)v)), worst = want.Zip(got, (w, g) => Math.Abs(w - (double)g)).Max();
+                    Assert.IsTrue(worst <= 1e-4 * scale, $"image {index}: largest difference {worst:G3} of {scale:G3}");
+                }
+            }
+        }
+        Assert.AreEqual(images.Count, index);
+    }
+
     [TestMethod]
     public void TheHeadTrainedOnCachedFeaturesEqualsTheHeadTrainedOnTheImages()
     {

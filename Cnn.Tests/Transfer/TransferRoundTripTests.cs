@@ -96,6 +96,11 @@ public sealed class TransferRoundTripTests
         var ours = TorchSaveContents.Read(saved);
         var pytorch = TorchSaveContents.Read(PathOf("lenet5_roundtrip.pt"));
         CollectionAssert.AreEqual(pytorch.Records.ToList(), ours.Records.ToList(), "archive records");
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(saved))
+        {
+            var deflated = zip.Entries.Where(e => e.CompressedLength != e.Length).Select(e => e.FullName).ToList();
+            Assert.IsEmpty(deflated, $"records stored as torch.save stores them, not deflated: {string.Join(", ", deflated)}");
+        }
         Assert.AreEqual(pytorch.Version, ours.Version, "archive format version");
         CollectionAssert.AreEqual(pytorch.Tensors.Select(t => t.Key).ToList(), ours.Tensors.Select(t => t.Key).ToList(), "keys in order");
         foreach (var (expected, actual) in pytorch.Tensors.Zip(ours.Tensors))

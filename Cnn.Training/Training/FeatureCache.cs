@@ -1,6 +1,4 @@
-using Cnn.Onnx;
 using Cnn.Training.Data;
-using Cnn.Zoo.Inference;
 using Cnn.Zoo.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -16,9 +14,8 @@ namespace Cnn.Training.Training;
 /// features"). The results are those of training on the images, to float rounding: the same batches in the same
 /// order, the same head modules, and the body computes the same in training as in evaluation (frozen batch norms keep
 /// their statistics, and no zoo model has dropout before its head: FeatureCacheTests runs every family's body twice in
-/// training mode). The one pass runs as <c>cnnzoo eval</c> runs a model, through an <see cref="InferenceModel"/> of a
-/// copy (batch norms folded, channels-last where it pays), which changes the features only by float rounding and
-/// is 1.3-1.7x faster. It applies only when the body is frozen and nothing is augmented: see <see cref="WhyNot"/>.
+/// training mode). The one pass runs in ONNX Runtime on a CPU (<see cref="InferencePass"/>), which changes the features
+/// only by float rounding and is 2-2.5x faster than libtorch here. It applies only when the body is frozen and nothing is augmented: see <see cref="WhyNot"/>.
 /// </summary>
 public static class FeatureCache
 {
@@ -46,14 +43,14 @@ public static class FeatureCache
     /// The body's output for every sample of <paramref name="images"/>, in its order, with its transform (which must
     /// be deterministic: <see cref="WhyNot"/>), as a data set whose samples are feature maps; null when they would
     /// take more than <see cref="MaxBytes"/> (or there are no images). The model is left in eval mode and unchanged:
-    /// the pass runs on an inference copy of its body (<see cref="BodyPass"/>).
+    /// the pass runs on a snapshot of its body (<see cref="InferencePass"/>, in ONNX Runtime on a CPU).
     /// </summary>
     public static CachedFeatures? Features(ZooModel model, DataLoader images, Device device, string label)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(images);
         model.eval();
-        using var body = new BodyPass(model, device);
+        using var body = new InferencePass(model, device, featuresOnly: true);
         var loader = new DataLoader(images.Dataset, images.Transform, images.BatchSize, shuffle: false, images.Seed, images.Workers);
         var bar = new ProgressBar($"features: {label}", loader.BatchesPerEpoch);
         float[]? all = null;
@@ -66,7 +63,7 @@ public static class FeatureCache
                 using (batch)
                 {
                     using var scope = NewDisposeScope();
-                    var features = body.Run(batch.Images.to(device)).cpu().contiguous();
+                    var features = body.call(batch.Images.to(device)).cpu().contiguous();
                     if (all is null)
                     {
                         shape = features.shape[1..];
@@ -87,52 +84,6 @@ public static class FeatureCache
         if (all is null) return null;   // no images: nothing to cache
         var geometry = new SampleGeometry((int)shape[0], shape.Length > 1 ? (int)shape[1] : 1, shape.Length > 2 ? (int)shape[2] : 1);
         return new CachedFeatures(images.Dataset, all, geometry, perSample, body.Engine);
-    }
-
-    /// <summary>
-    /// How the one pass over the images runs. On a CPU: the body exported to ONNX (<see cref="OnnxExportOptions.FeaturesOnly"/>)
-    /// and run by ONNX Runtime, whose own kernels ran ResNet-18's body at 112 px 2.2-2.5x faster than libtorch's on
-    /// this project's 2-core guest (where oneDNN is held to AVX) and agree with it to float rounding. On a GPU, or for
-    /// a model family the exporter does not know: libtorch, through an <see cref="InferenceModel"/> of a copy (batch
-    /// norms folded, channels-last where it pays). Either way the model itself is only read.
-    /// </summary>
-    sealed class BodyPass(ZooModel model, Device device) : IDisposable
-    {
-        OnnxRuntimeModel? onnx;
-        InferenceModel? torchBody;
-
-        public string Engine => onnx is not null ? "ONNX Runtime" : "libtorch";
-
-        public Tensor Run(Tensor images)
-        {
-            if (onnx is null && torchBody is null) Open(images);
-            return onnx is not null ? onnx.call(images) : torchBody!.Features(images);
-        }
-
-        /// <summary>Chooses the engine once the first batch gives the input size the graph is exported for.</summary>
-        void Open(Tensor images)
-        {
-            if (device.type == DeviceType.CPU)
-            {
-                try
-                {
-                    onnx = OnnxRuntimeModel.Create(model, new OnnxRuntimeOptions(Threads: torch.get_num_threads()),
-                                                   new OnnxExportOptions((int)images.shape[2], (int)images.shape[3], FeaturesOnly: true));
-                    return;
-                }
-                catch (NotSupportedException)
-                {
-                    // A model family the exporter does not know: libtorch computes its body.
-                }
-            }
-            torchBody = InferenceModel.Optimize(model.Copy());
-        }
-
-        public void Dispose()
-        {
-            onnx?.Dispose();
-            torchBody?.Dispose();
-        }
     }
 
     /// <summary>The loaders of a head trained on features: the same batch size, order, seed and workers as the image
@@ -168,7 +119,7 @@ public static class FeatureCache
     /// shape, with the set's labels and classes, and the engine that computed them.</summary>
     public sealed class CachedFeatures(IImageDataset source, float[] values, SampleGeometry geometry, int size, string engine) : IImageDataset
     {
-        /// <summary>What ran the body: ONNX Runtime or libtorch (<see cref="BodyPass"/>).</summary>
+        /// <summary>What ran the body: ONNX Runtime or libtorch (<see cref="InferencePass.Engine"/>).</summary>
         public string Engine => engine;
 
         public int Count => source.Count;

@@ -67,7 +67,9 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
     /// <summary>
     /// A second model with this one's architecture, classes, weights, buffers, frozen parameters and train/eval mode,
     /// on the same device (PyTorch's <c>copy.deepcopy(model)</c>): what is done to either, training or
-    /// <see cref="InferenceModel.Optimize"/>, leaves the other alone.
+    /// <see cref="InferenceModel.Optimize"/>, leaves the other alone. It draws nothing from libtorch's random generator
+    /// (the blank model's initial weights are drawn and then overwritten, with the generator's state put back), so
+    /// copying in the middle of training does not change what training draws next.
     /// </summary>
     /// <exception cref="InvalidOperationException">This model's batch norms were folded for inference; copy it before.</exception>
     public ZooModel Copy()
@@ -75,7 +77,12 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
         if (IsInferenceOnly)
             throw new InvalidOperationException($"{GetName()} has its batch norms folded for inference and cannot be copied; copy it before optimising it");
         using var safety = NativeSafety.Hold();   // the copies are made by native calls (NativeSafety)
-        var copy = Blank(NumClasses);
+        ZooModel copy;
+        using (var random = torch.get_rng_state())
+        {
+            copy = Blank(NumClasses);
+            torch.set_rng_state(random);
+        }
         var first = parameters().FirstOrDefault();
         if (first is not null) copy.to(first.device).to(first.dtype);
         var source = state_dict();
