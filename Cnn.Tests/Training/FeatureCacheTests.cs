@@ -24,7 +24,7 @@ public sealed class FeatureCacheTests
     }
 
     /// <summary>On a CPU the one pass runs the body exported to ONNX Runtime; what it keeps is the model's
-    /// <c>ForwardFeatures</c> of each transformed image, in the loader's order, to float rounding.</summary>
+    /// <c>ForwardFeatures</c> of each transformed image, in the (held-out, unshuffled) loader's order, to float rounding.</summary>
     [TestMethod]
     public void OnACpuTheBodyRunsInOnnxRuntimeAndKeepsTheModelsFeatures()
     {
@@ -33,7 +33,7 @@ public sealed class FeatureCacheTests
         DeterministicWeights.Apply(model);
         Freezing.FreezeAllButHead(model);
         var images = Datasets.Subset(trainSet, 1, 1);
-        var (loader, _, _) = DataSetup.Loaders("mnist", images, images, model.Input, 64, augment: false, batchSize: 4, workers: 1, seed: 1);
+        var (_, loader, _) = DataSetup.Loaders("mnist", images, images, model.Input, 64, augment: false, batchSize: 4, workers: 1, seed: 1);
 
         var features = FeatureCache.Features(model, loader, CPU, "images")!;
 
