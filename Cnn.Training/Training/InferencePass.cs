@@ -33,6 +33,9 @@ public sealed class InferencePass : nn.Module<Tensor, Tensor>
         base.train(false);
     }
 
+    /// <summary>Whether the pass returns the body's output (<see cref="ZooModel.ForwardFeatures"/>) rather than the logits.</summary>
+    public bool FeaturesOnly => featuresOnly;
+
     /// <summary>What runs the pass once the first batch has gone through: "ONNX Runtime" or "libtorch".</summary>
     public string Engine => onnx is not null ? "ONNX Runtime" : "libtorch";
 
