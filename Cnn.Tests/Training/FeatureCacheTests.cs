@@ -39,6 +39,7 @@ public sealed class FeatureCacheTests
 
         Assert.AreEqual("ONNX Runtime", features.Engine);
         Assert.AreEqual(images.Count, features.Count);
+        model.eval();   // the reference: the frozen body as it runs in training, batch norms on their statistics
         int index = 0;
         foreach (var batch in loader.Epoch(0))
         {
