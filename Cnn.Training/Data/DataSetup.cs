@@ -65,8 +65,8 @@ public static class DataSetup
 
     /// <summary>
     /// Transforms from a sample of <paramref name="geometry"/> to the model's input, for
-    /// <paramref name="preprocessing"/>: first the model's channel count (grey repeated for an RGB model, colour
-    /// reduced to PIL's grey level for a grey one: <see cref="Transforms.ToChannels"/>); then, for images the
+    /// <paramref name="preprocessing"/>: the model's channel count (colour reduced to PIL's grey level for a grey model,
+    /// first; grey repeated for an RGB model, after the geometry: <see cref="Transforms.ToChannels"/>); for images the
     /// preprocessing pads (<see cref="Preprocessing.PaddingFor"/>), the border (random crops of the padded image when
     /// <paramref name="augment"/>); for all others, evaluation resizes the shorter side to
     /// <see cref="Preprocessing.ResizeSize"/> and centre-crops <see cref="Preprocessing.CropSize"/>, and training does
@@ -82,10 +82,14 @@ public static class DataSetup
             throw new InvalidChoiceException($"preprocessing: only bilinear resizing is implemented; the weights ask for '{preprocessing.Interpolation}'");
         if (preprocessing.Mean.Count != input.Channels)
             throw new InvalidChoiceException($"preprocessing has statistics for {preprocessing.Mean.Count} channel(s) but the model expects {input.Channels}");
-        var common = ChannelSteps(geometry, input);
+        // Colour is reduced to grey before the geometry (PIL's luma rounds to whole grey levels, so it does not commute
+        // with resizing); grey is repeated to RGB after it, which gives the same pixels as before it (every geometric
+        // step works plane by plane) for a third of the resizing (about 1 ms of the 2 cores per 112-px image).
+        var channels = ChannelSteps(geometry, input);
+        bool repeatAfter = geometry.Channels < input.Channels;
         int crop = preprocessing.CropSize;
-        var train = new List<ITransform>(common);
-        var eval = new List<ITransform>(common);
+        var train = new List<ITransform>(repeatAfter ? [] : channels);
+        var eval = new List<ITransform>(repeatAfter ? [] : channels);
         if (geometry is { Height: int h, Width: int w } && preprocessing.PaddingFor(h, w) is int border)
         {
             if (augment) train.Add(Transforms.RandomCrop(crop, border == 0 ? crop / 8 : border));
@@ -101,6 +105,11 @@ public static class DataSetup
         }
         // Mirroring suits photographs, not digits or letters: only colour data for a colour model is flipped.
         if (augment && geometry.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
+        if (repeatAfter)
+        {
+            train.AddRange(channels);
+            eval.AddRange(channels);
+        }
         var normalize = Transforms.Normalize(preprocessing);
         train.Add(normalize);
         eval.Add(normalize);
