@@ -138,6 +138,7 @@ public static class FinetuneCommand
         if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;
         Console.WriteLine($"Stage 1 (frozen body): held-out top-1 {100 * result.LastValidation!.Top1:F2}%");
         var lastStage = config;
+        IReadOnlyList<Dictionary<string, double>> allEpochs = run.Epochs;
         if (unfreezeEpochs > 0)
         {
             Freezing.Unfreeze(model);
@@ -150,12 +151,14 @@ public static class FinetuneCommand
             result = Interruptible.Run(cancel => new Trainer(model, config2, trainLoader, testLoader, stage2, info, groups, mode).Fit(cancel));
             if (result.Reason == StopReason.Interrupted) return ExitCode.Interrupted;
             Console.WriteLine($"Stage 2 (all layers, discriminative rates): held-out top-1 {100 * result.LastValidation!.Top1:F2}%");
+            // The curves show both stages, stage 2's epochs numbered on from stage 1's.
+            allEpochs = [.. run.Epochs, .. stage2.Epochs.Select(row => new Dictionary<string, double>(row) { ["epoch"] = row["epoch"] + epochs })];
         }
         Weights.Save(model, run.File("model.pt"));
         Weights.Save(model, run.File("model.safetensors"));
         new WeightsSidecar(info.Model, info.ModelOptions, info.Classes, preprocessing, info.Split).Write(run.File("model.pt"));
         Checkpoint.Save(run.File("final.ckpt"), model, null, info with { Epoch = epochs + unfreezeEpochs, Training = lastStage });
-        Reports.WriteFinal(run, model, info, result.LastValidation, trainLoader, result, testLoader);
+        Reports.WriteFinal(run, model, info, result.LastValidation, trainLoader, result, testLoader, allEpochs);
         Console.WriteLine($"Saved {run.File("final.ckpt")} (cnnzoo eval/predict) and model.pt / model.safetensors (PyTorch load_state_dict, strict; model.json says what they are)");
         return ExitCode.Success;
     }

@@ -15,9 +15,9 @@ namespace Cnn.Training.Reporting;
 /// </summary>
 public static class Plots
 {
-    public static void WriteAll(RunFolder run, ZooModel model, CheckpointInfo info, EvaluationResult? final, DataLoader loader)
+    public static void WriteAll(RunFolder run, ZooModel model, CheckpointInfo info, EvaluationResult? final, DataLoader loader,
+                                IReadOnlyList<Dictionary<string, double>> epochs)
     {
-        var epochs = run.Epochs;
         if (epochs.Count > 0)
         {
             Charts.Save(Charts.Curves("Loss", "cross-entropy loss", epochs, ["train_loss", "val_loss"], percent: false),

@@ -10,9 +10,13 @@ namespace Cnn.Training.Reporting;
 public static class Reports
 {
     /// <param name="heldOut">The validation loader; when given, <c>gradcam.png</c> shows where the model looks on its images.</param>
+    /// <param name="epochs">The epochs the summary and the curves show; by default the run folder's own (a fine-tune
+    /// passes both stages', numbered on).</param>
     public static void WriteFinal(RunFolder run, ZooModel model, CheckpointInfo info, EvaluationResult? final,
-                                  DataLoader trainLoader, TrainResult result, DataLoader? heldOut = null)
+                                  DataLoader trainLoader, TrainResult result, DataLoader? heldOut = null,
+                                  IReadOnlyList<Dictionary<string, double>>? epochs = null)
     {
+        epochs ??= run.Epochs;
         run.WriteJson("summary.json", new
         {
             info.Model,
@@ -24,10 +28,10 @@ public static class Reports
             FinalTop1 = final?.Top1,
             FinalTop5 = final?.Top5,
             FinalLoss = final?.Loss,
-            Epochs = run.Epochs,
+            Epochs = epochs,
         });
         if (final is not null) AtomicFile.WriteAllText(run.File("confusion.csv"), ConfusionCsv(final.Confusion, info.Classes));
-        Plots.WriteAll(run, model, info, final, trainLoader);
+        Plots.WriteAll(run, model, info, final, trainLoader, epochs);
         if (heldOut is not null && heldOut.Dataset.Count > 0)
             PngFile.Save(run.File("gradcam.png"),
                                     Explainer.HeldOutGrid(model, heldOut.Dataset, heldOut.Transform, info.EvalPreprocessing()));
