@@ -354,7 +354,7 @@ public sealed class OnnxExportTests
     {
         private readonly TorchSharp.Modules.Linear fc = nn.Linear(4, 2);
 
-        public TinyModel() : base("tiny", new InputSpec(1, 2, 2, 2, 2, FixedSize: true), 2) => RegisterComponents();
+        public TinyModel() : base("tiny", new InputSpec(1, 2, 2, 2, 2, FixedSize: true), 2, _ => new TinyModel()) => RegisterComponents();
 
         public override long NumFeatures => 1;
         public override string ClassifierName => "fc";
@@ -362,6 +362,5 @@ public sealed class OnnxExportTests
         public override Tensor ForwardFeatures(Tensor x) => x.alias();
         public override Tensor ForwardHead(Tensor features) => fc.call(features.flatten(1));
         protected override void ReplaceClassifier(int numClasses) => throw new NotSupportedException();
-        protected override ZooModel Blank(int numClasses) => new TinyModel();
     }
 }

@@ -25,7 +25,7 @@ public sealed class GradCamLocalisationTests
         private readonly Sequential features;
         private Linear fc;
 
-        public PatchNet() : base("patchnet", new InputSpec(3, Size, Size, Size, Size, FixedSize: true), Classes)
+        public PatchNet() : base("patchnet", new InputSpec(3, Size, Size, Size, Size, FixedSize: true), Classes, _ => new PatchNet())
         {
             features = nn.Sequential(
                 nn.Conv2d(3, 8, 3, padding: 1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2, 2),   // N x 8 x 16 x 16
@@ -36,7 +36,6 @@ public sealed class GradCamLocalisationTests
         }
 
         public override long NumFeatures => 16;
-        protected override ZooModel Blank(int numClasses) => new PatchNet();
         public override string ClassifierName => "fc";
         public override string FirstConvName => "features.0";
         public override Tensor ForwardFeatures(Tensor x) => features.call(x);

@@ -28,18 +28,14 @@ public sealed class AlexNet : ZooModel
     private readonly AdaptiveAvgPool2d avgpool;
     private Sequential classifier;
 
-    /// <summary>Builds this model again from its constructor's arguments (<see cref="ZooModel.Copy"/>).</summary>
-    private readonly Func<int, ZooModel> blank;
-
     public AlexNet(int numClasses = 1000, AlexNetVariant variant = AlexNetVariant.TorchVision, double dropout = 0.5)
         : base(variant == AlexNetVariant.Original ? "alexnet_original" : "alexnet",
                variant == AlexNetVariant.Original
                    ? new InputSpec(3, 227, 227, 227, 227, FixedSize: true)
                    : new InputSpec(3, 224, 224, 63, 63),
-               numClasses)
+               numClasses, classes => new AlexNet(classes, variant, dropout))
     {
         Variant = variant;
-        blank = classes => new AlexNet(classes, variant, dropout);
         var c = variant == AlexNetVariant.Original ? new[] { 96L, 256, 384, 384, 256 } : new[] { 64L, 192, 384, 256, 256 };
         long pad1 = variant == AlexNetVariant.Original ? 0 : 2;
         features = nn.Sequential(
@@ -58,8 +54,6 @@ public sealed class AlexNet : ZooModel
     }
 
     public AlexNetVariant Variant { get; }
-
-    protected override ZooModel Blank(int numClasses) => blank(numClasses);
     public override long NumFeatures { get; }
     public override string ClassifierName => "classifier.6";
     public override string FirstConvName => "features.0";

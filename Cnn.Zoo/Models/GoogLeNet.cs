@@ -75,17 +75,13 @@ public sealed class GoogLeNet : ZooModel, IAuxiliaryClassifiers
     private readonly Dropout dropout;
     private Linear fc;
 
-    /// <summary>Builds this model again from its constructor's arguments (<see cref="ZooModel.Copy"/>).</summary>
-    private readonly Func<int, ZooModel> blank;
-
     /// <summary><paramref name="auxLogits"/> builds the two auxiliary classifiers (keys <c>aux1</c>/<c>aux2</c>);
     /// <paramref name="transformInput"/> maps ImageNet-normalised input to the (x - 0.5) / 0.5 range torchvision's
     /// pretrained GoogLeNet was trained on.</summary>
     public GoogLeNet(int numClasses = 1000, bool auxLogits = false, bool transformInput = false, double dropout = 0.2)
-        : base("googlenet", new InputSpec(3, 224, 224, 32, 32), numClasses)
+        : base("googlenet", new InputSpec(3, 224, 224, 32, 32), numClasses, classes => new GoogLeNet(classes, auxLogits, transformInput, dropout))
     {
         TransformInput = transformInput;
-        blank = classes => new GoogLeNet(classes, auxLogits, transformInput, dropout);
         InceptionBlock Block(int i) => new(Blocks[i].InChannels, Blocks[i].Widths);
         conv1 = new BasicConv2d(3, 64, 7, stride: 2, padding: 3);
         maxpool1 = nn.MaxPool2d(3, stride: 2, ceil_mode: true);
@@ -113,8 +109,6 @@ public sealed class GoogLeNet : ZooModel, IAuxiliaryClassifiers
     }
 
     public bool TransformInput { get; }
-
-    protected override ZooModel Blank(int numClasses) => blank(numClasses);
     public bool HasAuxiliary => aux1 is not null;
     public IReadOnlyList<string> AuxiliaryNames => ["aux1", "aux2"];
     public double AuxiliaryWeight => 0.3;

@@ -28,7 +28,8 @@ public sealed class LeNet5 : ZooModel
 
     public LeNet5(int numClasses = 10, Activation activation = Activation.Tanh, Pooling pooling = Pooling.Average,
                   int inChannels = 1)
-        : base("lenet5", new InputSpec(inChannels, 32, 32, 32, 32, FixedSize: true), numClasses)
+        : base("lenet5", new InputSpec(inChannels, 32, 32, 32, 32, FixedSize: true), numClasses,
+               classes => new LeNet5(classes, activation, pooling, inChannels))
     {
         Activation = activation;
         Pooling = pooling;
@@ -43,8 +44,6 @@ public sealed class LeNet5 : ZooModel
     }
 
     public Activation Activation { get; }
-
-    protected override ZooModel Blank(int numClasses) => new LeNet5(numClasses, Activation, Pooling, Input.Channels);
     public Pooling Pooling { get; }
     public override long NumFeatures => 16;
     public override string ClassifierName => "classifier.4";

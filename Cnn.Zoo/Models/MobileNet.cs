@@ -39,15 +39,11 @@ public sealed class MobileNetV1 : ZooModel
     private readonly AdaptiveAvgPool2d avgpool;
     private Sequential classifier;
 
-    /// <summary>Builds this model again from its constructor's arguments (<see cref="ZooModel.Copy"/>).</summary>
-    private readonly Func<int, ZooModel> blank;
-
     public MobileNetV1(int numClasses = 1000, double widthMultiplier = 1.0, double dropout = 0.2)
-        : base("mobilenet_v1", new InputSpec(3, 224, 224, 32, 32), numClasses)
+        : base("mobilenet_v1", new InputSpec(3, 224, 224, 32, 32), numClasses, classes => new MobileNetV1(classes, widthMultiplier, dropout))
     {
         if (widthMultiplier <= 0) throw new InvalidChoiceException($"expected a width multiplier > 0; found {widthMultiplier}");
         WidthMultiplier = widthMultiplier;
-        blank = classes => new MobileNetV1(classes, widthMultiplier, dropout);
         int channels = ChannelRounding.MakeDivisible(32 * widthMultiplier);
         var layers = new List<nn.Module<Tensor, Tensor>> { new ConvNormAct(3, channels, 3, stride: 2) };
         foreach (var setting in Settings)
@@ -65,8 +61,6 @@ public sealed class MobileNetV1 : ZooModel
     }
 
     public double WidthMultiplier { get; }
-
-    protected override ZooModel Blank(int numClasses) => blank(numClasses);
     public override long NumFeatures { get; }
     public override string ClassifierName => "classifier.1";
     public override string FirstConvName => "features.0.0";
@@ -105,15 +99,11 @@ public sealed class MobileNetV2 : ZooModel
     private readonly Sequential features;
     private Sequential classifier;
 
-    /// <summary>Builds this model again from its constructor's arguments (<see cref="ZooModel.Copy"/>).</summary>
-    private readonly Func<int, ZooModel> blank;
-
     public MobileNetV2(int numClasses = 1000, double widthMultiplier = 1.0, double dropout = 0.2)
-        : base("mobilenet_v2", new InputSpec(3, 224, 224, 32, 32), numClasses)
+        : base("mobilenet_v2", new InputSpec(3, 224, 224, 32, 32), numClasses, classes => new MobileNetV2(classes, widthMultiplier, dropout))
     {
         if (widthMultiplier <= 0) throw new InvalidChoiceException($"expected a width multiplier > 0; found {widthMultiplier}");
         WidthMultiplier = widthMultiplier;
-        blank = classes => new MobileNetV2(classes, widthMultiplier, dropout);
         int channels = ChannelRounding.MakeDivisible(32 * widthMultiplier);
         int lastChannels = ChannelRounding.MakeDivisible(1280 * Math.Max(1.0, widthMultiplier));
         var layers = new List<nn.Module<Tensor, Tensor>> { new ConvNormAct(3, channels, 3, stride: 2, activation: Activation.ReLU6) };
@@ -135,8 +125,6 @@ public sealed class MobileNetV2 : ZooModel
     }
 
     public double WidthMultiplier { get; }
-
-    protected override ZooModel Blank(int numClasses) => blank(numClasses);
     public override long NumFeatures { get; }
     public override string ClassifierName => "classifier.1";
     public override string FirstConvName => "features.0.0";

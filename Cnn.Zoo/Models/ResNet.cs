@@ -42,18 +42,15 @@ public sealed class ResNet : ZooModel
     private readonly AdaptiveAvgPool2d avgpool;
     private Linear fc;
 
-    /// <summary>Builds this model again from its constructor's arguments (<see cref="ZooModel.Copy"/>).</summary>
-    private readonly Func<int, ZooModel> blank;
-
     public ResNet(ResNetConfig config, int numClasses = 1000, string name = "resnet", bool zeroInitResidual = false,
                   int groups = 1, int widthPerGroup = 64, bool cifarStem = false)
-        : base(name, cifarStem ? new InputSpec(3, 32, 32, 8, 8) : new InputSpec(3, 224, 224, 32, 32), numClasses)
+        : base(name, cifarStem ? new InputSpec(3, 32, 32, 8, 8) : new InputSpec(3, 224, 224, 32, 32), numClasses,
+               classes => new ResNet(config, classes, name, zeroInitResidual, groups, widthPerGroup, cifarStem))
     {
         if (config.Layers.Count != 4 || config.Layers.Any(n => n < 1))
             throw new InvalidChoiceException($"a ResNet has four stages of at least one block each; found [{string.Join(", ", config.Layers)}]");
         Config = config;
         CifarStem = cifarStem;
-        blank = classes => new ResNet(config, classes, name, zeroInitResidual, groups, widthPerGroup, cifarStem);
         conv1 = cifarStem
             ? nn.Conv2d(3, 64, 3, stride: 1, padding: 1, bias: false)
             : nn.Conv2d(3, 64, 7, stride: 2, padding: 3, bias: false);
@@ -88,8 +85,6 @@ public sealed class ResNet : ZooModel
 
     public ResNetConfig Config { get; }
     public bool CifarStem { get; }
-
-    protected override ZooModel Blank(int numClasses) => blank(numClasses);
     public override long NumFeatures { get; }
     public override string ClassifierName => "fc";
     public override string FirstConvName => "conv1";

@@ -37,15 +37,12 @@ public sealed class Vgg : ZooModel
     private readonly AdaptiveAvgPool2d avgpool;
     private Sequential classifier;
 
-    /// <summary>Builds this model again from its constructor's arguments (<see cref="ZooModel.Copy"/>).</summary>
-    private readonly Func<int, ZooModel> blank;
-
     public Vgg(VggConfig config, bool batchNorm = false, int numClasses = 1000, double dropout = 0.5)
-        : base(config.Name + (batchNorm ? "_bn" : ""), new InputSpec(3, 224, 224, 32, 32), numClasses)
+        : base(config.Name + (batchNorm ? "_bn" : ""), new InputSpec(3, 224, 224, 32, 32), numClasses,
+               classes => new Vgg(config, batchNorm, classes, dropout))
     {
         Config = config;
         BatchNorm = batchNorm;
-        blank = classes => new Vgg(config, batchNorm, classes, dropout);
         var layers = new List<nn.Module<Tensor, Tensor>>();
         long channels = 3;
         foreach (var stage in config.Stages)
@@ -72,8 +69,6 @@ public sealed class Vgg : ZooModel
 
     public VggConfig Config { get; }
     public bool BatchNorm { get; }
-
-    protected override ZooModel Blank(int numClasses) => blank(numClasses);
     public override long NumFeatures { get; }
     public override string ClassifierName => "classifier.6";
     public override string FirstConvName => "features.0";

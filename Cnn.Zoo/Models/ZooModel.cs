@@ -21,12 +21,18 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
         OneDnnGuard.Ensure();
     }
 
-    protected ZooModel(string name, InputSpec input, int numClasses) : base(name)
+    /// <param name="blank">Builds the model again with the same constructor arguments, for a given number of classes
+    /// (<see cref="Copy"/>).</param>
+    protected ZooModel(string name, InputSpec input, int numClasses, Func<int, ZooModel> blank) : base(name)
     {
         if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "expected at least 1 class");
+        ArgumentNullException.ThrowIfNull(blank);
         Input = input;
         NumClasses = numClasses;
+        this.blank = blank;
     }
+
+    readonly Func<int, ZooModel> blank;
 
     /// <summary>What the model accepts; <see cref="forward"/> checks every batch against it.</summary>
     public InputSpec Input { get; }
@@ -60,10 +66,6 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
     /// <summary>Swaps the model's final linear layer; the base class has validated the count.</summary>
     protected abstract void ReplaceClassifier(int numClasses);
 
-    /// <summary>A freshly initialised model built as this one was (the same constructor arguments), for
-    /// <paramref name="numClasses"/> classes.</summary>
-    protected abstract ZooModel Blank(int numClasses);
-
     /// <summary>
     /// A second model with this one's architecture, classes, weights, buffers, frozen parameters and train/eval mode,
     /// on the same device (PyTorch's <c>copy.deepcopy(model)</c>): what is done to either, training or
@@ -80,7 +82,7 @@ public abstract class ZooModel : nn.Module<Tensor, Tensor>
         ZooModel copy;
         using (var random = torch.get_rng_state())
         {
-            copy = Blank(NumClasses);
+            copy = blank(NumClasses);
             torch.set_rng_state(random);
         }
         var first = parameters().FirstOrDefault();
