@@ -175,8 +175,8 @@ public static class FinetuneCommand
             model.to(device);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             using var body = new InferencePass(model, device, featuresOnly: true);
-            if (FeatureCache.Features(body, train, device, "training images") is { } trainFeatures
-                && FeatureCache.Features(body, test, device, "held-out images") is { } testFeatures)
+            if (FeatureCache.Features(body, train, "training images") is { } trainFeatures
+                && FeatureCache.Features(body, test, "held-out images") is { } testFeatures)
             {
                 Console.WriteLine($"Stage 1: the frozen body's features of {train.Dataset.Count + test.Dataset.Count} images computed once by {trainFeatures.Engine} " +
                                   $"({clock.Elapsed.TotalSeconds:F1} s, {trainFeatures.Geometry.Channels}x{trainFeatures.Geometry.Height}x{trainFeatures.Geometry.Width} each); the head trains on them");

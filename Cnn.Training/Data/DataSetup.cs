@@ -86,10 +86,10 @@ public static class DataSetup
         // with resizing); grey is repeated to RGB after it, which gives the same pixels as before it (every geometric
         // step works plane by plane) for a third of the resizing (about 1 ms of the 2 cores per 112-px image).
         var channels = ChannelSteps(geometry, input);
-        bool repeatAfter = geometry.Channels < input.Channels;
+        var (first, last) = geometry.Channels < input.Channels ? ([], channels) : (channels, new List<ITransform>());
         int crop = preprocessing.CropSize;
-        var train = new List<ITransform>(repeatAfter ? [] : channels);
-        var eval = new List<ITransform>(repeatAfter ? [] : channels);
+        var train = new List<ITransform>(first);
+        var eval = new List<ITransform>(first);
         if (geometry is { Height: int h, Width: int w } && preprocessing.PaddingFor(h, w) is int border)
         {
             if (augment) train.Add(Transforms.RandomCrop(crop, border == 0 ? crop / 8 : border));
@@ -105,11 +105,8 @@ public static class DataSetup
         }
         // Mirroring suits photographs, not digits or letters: only colour data for a colour model is flipped.
         if (augment && geometry.Channels == 3 && input.Channels == 3) train.Add(Transforms.HorizontalFlip());
-        if (repeatAfter)
-        {
-            train.AddRange(channels);
-            eval.AddRange(channels);
-        }
+        train.AddRange(last);
+        eval.AddRange(last);
         var normalize = Transforms.Normalize(preprocessing);
         train.Add(normalize);
         eval.Add(normalize);

@@ -49,12 +49,12 @@ public static class FeatureCache
     {
         ArgumentNullException.ThrowIfNull(model);
         using var body = new InferencePass(model, device, featuresOnly: true);
-        return Features(body, images, device, label);
+        return Features(body, images, label);
     }
 
     /// <summary>The same through a body pass the caller made (<see cref="InferencePass"/> with featuresOnly), so that
     /// several sets share one snapshot: exporting and opening ONNX Runtime's session took about a second for ResNet-18.</summary>
-    public static CachedFeatures? Features(InferencePass body, DataLoader images, Device device, string label)
+    public static CachedFeatures? Features(InferencePass body, DataLoader images, string label)
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(images);
@@ -71,7 +71,7 @@ public static class FeatureCache
                 using (batch)
                 {
                     using var scope = NewDisposeScope();
-                    var features = body.call(batch.Images.to(device)).cpu().contiguous();
+                    var features = body.call(batch.Images.to(body.Device)).cpu().contiguous();
                     if (all is null)
                     {
                         shape = features.shape[1..];

@@ -33,6 +33,9 @@ public sealed class InferencePass : nn.Module<Tensor, Tensor>
         base.train(false);
     }
 
+    /// <summary>Where the pass takes its batches: the model's device.</summary>
+    public Device Device => device;
+
     /// <summary>Whether the pass returns the body's output (<see cref="ZooModel.ForwardFeatures"/>) rather than the logits.</summary>
     public bool FeaturesOnly => featuresOnly;
 

@@ -77,7 +77,7 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
             prove = false;
         }
         model.eval();
-        using var reference = prove ? Run(model, options.Calibration!, bfloat16: false, channelsLast: false, options.InferenceMode) : null;
+        using var reference = prove ? Run(model.call, options.Calibration!, bfloat16: false, channelsLast: false, options.InferenceMode) : null;
         foreach (var parameter in model.parameters()) parameter.requires_grad = false;
         int folded = 0;
         if (options.FoldBatchNorm)
@@ -96,7 +96,7 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
         if (prove)
         {
             PrecisionCalibration verdict;
-            using (var candidate = Run(model, options.Calibration!, bfloat16: true, channelsLast, options.InferenceMode))
+            using (var candidate = Run(model.call, options.Calibration!, bfloat16: true, channelsLast, options.InferenceMode))
                 verdict = PrecisionCalibration.Judge(reference!, candidate, options.CalibrationTolerance);
             if (verdict.Passed)
                 precision = new(InferencePrecision.BFloat16, $"auto: bf16, because this CPU computes it natively ({cpu}) and, for this model, {verdict}");
@@ -145,9 +145,6 @@ public sealed class InferenceModel : nn.Module<Tensor, Tensor>
     /// <summary>The body's output (<see cref="ZooModel.ForwardFeatures"/>) for float32 images, computed as
     /// <see cref="forward"/> computes the logits; float32, in the layout the body left it.</summary>
     public Tensor Features(Tensor x) => Run(model.ForwardFeatures, x, BFloat16, ChannelsLast, Options.InferenceMode);
-
-    static Tensor Run(ZooModel model, Tensor x, bool bfloat16, bool channelsLast, bool inferenceMode)
-        => Run(model.call, x, bfloat16, channelsLast, inferenceMode);
 
     static Tensor Run(Func<Tensor, Tensor> network, Tensor x, bool bfloat16, bool channelsLast, bool inferenceMode)
     {
