@@ -1,9 +1,5 @@
-using Cnn.Zoo;
-using System.Buffers.Binary;
 using System.Collections;
 using System.IO.Compression;
-using System.Text;
-using System.Text.Json;
 using Razorvine.Pickle;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
